@@ -1,0 +1,94 @@
+"""Findings and per-workbook reports (the frictionless habit: small dataclasses)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def label(self) -> str:
+        return {"error": "错误", "warning": "警告", "info": "提示"}[self.value]
+
+    @property
+    def rank(self) -> int:
+        return {"error": 0, "warning": 1, "info": 2}[self.value]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: str  # stable rule code, e.g. "PE101"
+    severity: Severity
+    sheet: str
+    cell: str  # A1 style: the cell the user must look at ("" when the finding has no cell)
+    message: str  # Chinese: what is wrong, where, what was expected, what was found
+    expected: str | None = None
+    actual: str | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "code": self.code,
+            "severity": str(self.severity),
+            "sheet": self.sheet,
+            "cell": self.cell,
+            "message": self.message,
+            "expected": self.expected,
+            "actual": self.actual,
+        }
+
+
+@dataclass(slots=True)
+class Metrics:
+    department: str = ""
+    year: int | None = None
+    budget: Decimal | None = None  # 全年预算数
+    actual: Decimal | None = None  # 全年执行数
+    execution_rate: Decimal | None = None  # ratio
+    execution_score: Decimal | None = None  # recomputed, capped at 分值
+    self_total_score: Decimal | None = None  # 总分 as written in the form
+    total_score: Decimal | None = None  # recomputed
+    grade: str | None = None  # from the recomputed total
+
+    def to_dict(self) -> dict:
+        def j(v):
+            return float(v) if isinstance(v, Decimal) else v
+
+        return {k: j(getattr(self, k)) for k in self.__slots__}
+
+
+@dataclass(slots=True)
+class Report:
+    """The outcome for one workbook: findings and metrics, or the reason it could not be read."""
+
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    metrics: Metrics | None = None
+    error: str | None = None  # Chinese: why the file could not be checked
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for f in self.findings if f.severity is severity)
+
+    @property
+    def errors(self) -> int:
+        return self.count(Severity.ERROR)
+
+    @property
+    def warnings(self) -> int:
+        return self.count(Severity.WARNING)
+
+    @property
+    def infos(self) -> int:
+        return self.count(Severity.INFO)
+
+    def to_dict(self) -> dict:
+        return {
+            "path": self.path,
+            "metrics": self.metrics.to_dict() if self.metrics else None,
+            "findings": [f.to_dict() for f in self.findings],
+            "error": self.error,
+        }
