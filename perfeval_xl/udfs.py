@@ -1,0 +1,320 @@
+"""Worksheet functions (xlwings UDFs) for the 绩效自评 workbook.
+
+Import them in Excel with xlwings' "Import Functions" (xlwings.conf: UDF_MODULES = perfeval_xl.udfs).
+Off Windows the xlwings decorators do nothing, so these stay plain Python functions.
+
+Every function:
+  - parses messy cells with perfeval_xl.values ("3,527.66", "３５２７．６６", "97.24%", "　100%"...);
+  - returns a short Chinese message instead of raising ("预算数为空", "执行数不是数字：abc");
+  - works on whole columns: 2-D ranges in, a 2-D list out, element by element (a single
+    cell broadcasts against a range).
+The arithmetic is owner C's perfeval_xl.scoring, the same code the rules use.
+"""
+from __future__ import annotations
+
+import re
+import time
+from decimal import Decimal
+
+import xlwings as xw
+
+from . import scoring
+from .model import Kind
+
+# ---- argument handling -------------------------------------------------------------------
+
+
+class _Bad(Exception):
+    """An argument that cannot be used; the message goes into the cell."""
+
+
+def _grid(x) -> list[list]:
+    """Scalar, 1-D or 2-D input -> 2-D list."""
+    if isinstance(x, (list, tuple)):
+        if not x:
+            return [[None]]
+        if all(isinstance(r, (list, tuple)) for r in x):
+            return [list(r) if r else [None] for r in x]
+        return [list(x)] if len(x) > 1 else [[x[0]]]
+    return [[x]]
+
+
+def _elementwise(fn, *args):
+    """Apply fn cell by cell; a 1x1 argument broadcasts. All 1x1 -> a scalar result."""
+    grids = [_grid(a) for a in args]
+    rows = max(len(g) for g in grids)
+    cols = max(len(g[0]) for g in grids)
+    for g in grids:
+        if len(g) not in (1, rows) or any(len(r) not in (1, cols) for r in g):
+            return "参数区域的行列数不一致"
+
+    def at(g, i, j):
+        r = g[0] if len(g) == 1 else g[i]
+        return r[0] if len(r) == 1 else r[j]
+
+    def one(i, j):
+        try:
+            return fn(*(at(g, i, j) for g in grids))
+        except _Bad as e:
+            return str(e)
+        except Exception as e:  # never a traceback in a cell
+            return f"无法计算：{e}"
+
+    if rows == 1 and cols == 1:
+        return one(0, 0)
+    return [[one(i, j) for j in range(cols)] for i in range(rows)]
+
+
+def _number(raw, label: str, parse, *, required: bool = True) -> Decimal | None:
+    """A cell as a Decimal via perfeval_xl.values, or _Bad with a Chinese reason."""
+    v = _empty_value() if _blank(raw) else parse(raw)
+    if v.kind is Kind.NUMBER:
+        return v.number
+    if v.kind is Kind.EMPTY:
+        if required:
+            raise _Bad(f"{label}为空")
+        return None
+    if v.kind is Kind.NA:
+        raise _Bad(f"{label}为“{v.display}”，不是数字")
+    if v.kind is Kind.UNKNOWN and v.problem:
+        raise _Bad(f"{label}：{v.problem}")
+    raise _Bad(f"{label}不是数字：{_show(raw)}")
+
+
+def _empty_value():
+    from .model import Value
+
+    return Value()
+
+
+def _show(raw) -> str:
+    s = str(raw).strip()
+    return s if len(s) <= 20 else s[:20] + "…"
+
+
+def _amount(raw, label: str, required: bool = True) -> Decimal | None:
+    from . import values
+
+    return _number(raw, label, values.parse_amount, required=required)
+
+
+def _points(raw, label: str = "分值") -> Decimal:
+    from . import values
+
+    n = _number(raw, label, values.parse_points)
+    if n < 0:
+        raise _Bad(f"{label}不能为负数：{_show(raw)}")
+    return n
+
+
+def _text(raw) -> str:
+    from . import values
+
+    v = values.parse_text(raw)
+    if v.kind is Kind.NUMBER:
+        return format(v.number, "f")
+    return v.display
+
+
+def _out(d: Decimal | None) -> float | None:
+    return None if d is None else float(d)
+
+
+# ---- the functions -----------------------------------------------------------------------
+
+
+def _execrate(budget, actual):
+    b = _amount(budget, "预算数")
+    a = _amount(actual, "执行数")
+    if b == 0:
+        raise _Bad("预算数为 0，无法计算执行率")
+    return _out(scoring.execution_rate(b, a))
+
+
+@xw.func
+@xw.arg("budget", ndim=2, doc="全年预算数（万元），调整后预算")
+@xw.arg("actual", ndim=2, doc="全年执行数（万元）")
+def PE_EXECRATE(budget, actual):
+    """执行率 = 全年执行数 / 全年预算数（比率，请设置为百分比格式）。"""
+    return _elementwise(_execrate, budget, actual)
+
+
+def _execscore(budget, actual, points):
+    b = _amount(budget, "预算数")
+    a = _amount(actual, "执行数")
+    w = _points(points)
+    if b == 0:
+        raise _Bad("预算数为 0，无法计算执行率得分")
+    return _out(scoring.execution_score(b, a, w))
+
+
+@xw.func
+@xw.arg("budget", ndim=2, doc="全年预算数（万元）")
+@xw.arg("actual", ndim=2, doc="全年执行数（万元）")
+@xw.arg("points", ndim=2, doc="分值，通常为 10")
+def PE_EXECSCORE(budget, actual, points=10):
+    """执行率得分 = 分值 × 执行率，最高为分值，保留两位小数。"""
+    return _elementwise(_execscore, budget, actual, points)
+
+
+def _indicator(target, actual, points, budget, spent):
+    if _blank(target):
+        raise _Bad("年度指标值为空")
+    tg = scoring.parse_target(_text(target))
+    if tg.kind is scoring.ScoreKind.NA:
+        return "不适用，不计分"
+    if tg.kind is scoring.ScoreKind.QUALITATIVE:
+        return "定性指标，需人工评分"
+    w = _points(points)
+    if _blank(actual):
+        raise _Bad("实际完成值为空")
+    b = _amount(budget, "预算数", required=False)
+    s = _amount(spent, "执行数", required=False)
+    res = scoring.indicator_score(_text(target), _text(actual), w, budget=b, spent=s)
+    if res.score is None:
+        return res.explanation
+    return _out(res.score)
+
+
+def _blank(raw) -> bool:
+    from . import values
+
+    return values.parse_text(raw).kind is Kind.EMPTY
+
+
+@xw.func
+@xw.arg("target", ndim=2, doc="年度指标值，如 ≥90%、=24、≤5、不超支")
+@xw.arg("actual", ndim=2, doc="实际完成值，如 99.06%")
+@xw.arg("points", ndim=2, doc="分值")
+@xw.arg("budget", ndim=2, doc="（可选，用于“不超支”）预算数")
+@xw.arg("spent", ndim=2, doc="（可选，用于“不超支”）执行数")
+def PE_INDICATOR_SCORE(target, actual, points, budget=None, spent=None):
+    """按年度指标值复算三级指标得分（正向、等于、反向、不超支）；定性指标返回提示。"""
+    return _elementwise(_indicator, target, actual, points, budget, spent)
+
+
+def _variance(actual, budget):
+    a = _amount(actual, "实际数")
+    b = _amount(budget, "预算数")
+    return _out(a - b)
+
+
+@xw.func
+@xw.arg("actual", ndim=2, doc="实际数（决算数、执行数）")
+@xw.arg("budget", ndim=2, doc="预算数（或上年数）")
+def PE_VARIANCE(actual, budget):
+    """增减数 = 实际 − 预算（万元）。"""
+    return _elementwise(_variance, actual, budget)
+
+
+def _variance_pct(actual, budget):
+    a = _amount(actual, "实际数")
+    b = _amount(budget, "预算数")
+    if b == 0:
+        return "—"  # as the template's 增减% when the base is 0
+    return _out((a - b) / b)
+
+
+@xw.func
+@xw.arg("actual", ndim=2, doc="实际数")
+@xw.arg("budget", ndim=2, doc="预算数（或上年数）")
+def PE_VARIANCE_PCT(actual, budget):
+    """增减% = (实际 − 预算) / 预算（比率）；预算为 0 时返回“—”。"""
+    return _elementwise(_variance_pct, actual, budget)
+
+
+def _grade(total):
+    t = _amount(total, "总分")
+    if t < 0:
+        raise _Bad(f"总分不能为负数：{_show(total)}")
+    return scoring.grade(t)
+
+
+@xw.func
+@xw.arg("total", ndim=2, doc="总分（0–100）")
+def PE_GRADE(total):
+    """等级：优 ≥ 90，良 80–<90，中 60–<80，差 < 60（等级划分可在设置中修改）。"""
+    return _elementwise(_grade, total)
+
+
+# ---- PE_CHECK ----------------------------------------------------------------------------
+
+_CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
+_CACHE: dict[str, tuple[float, object]] = {}
+CACHE_SECONDS = 2.0  # one recalculation wave shares one run of the rules
+
+
+def _col(letters: str) -> int:
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def _bounds(address: str) -> list[tuple[int, int, int, int]]:
+    """'$A$1:$C$5,E7' -> [(r1, c1, r2, c2), ...]; whole rows/columns are not expected from Excel UDFs."""
+    out = []
+    for part in address.replace("$", "").split(","):
+        ends = [_CELL.match(p.strip()) for p in part.split(":")]
+        if not all(ends):
+            continue
+        (c1, r1), (c2, r2) = [(_col(m.group(1)), int(m.group(2))) for m in (ends[0], ends[-1])]
+        out.append((min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2)))
+    return out
+
+
+def findings_in_range(report, sheet: str, address: str) -> list:
+    """The findings of a report whose cell lies inside sheet!address (a finding's range counts by overlap)."""
+    boxes = _bounds(address)
+    out = []
+    for f in report.findings:
+        if f.sheet != sheet or not f.cell:
+            continue
+        for fr1, fc1, fr2, fc2 in _bounds(f.cell):
+            if any(fr1 <= r2 and r1 <= fr2 and fc1 <= c2 and c1 <= fc2 for r1, c1, r2, c2 in boxes):
+                out.append(f)
+                break
+    return out
+
+
+def check_messages(findings) -> str:
+    if not findings:
+        return "未发现问题"
+    return "\n".join(f"{f.severity.label} {f.code} {f.cell}：{f.message}" for f in findings)
+
+
+def _report_for(book):
+    from .excel import check_book
+
+    key = getattr(book, "fullname", None) or book.name
+    hit = _CACHE.get(key)
+    now = time.monotonic()
+    if hit and now - hit[0] < CACHE_SECONDS:
+        return hit[1]
+    report = check_book(book)
+    _CACHE[key] = (now, report)
+    return report
+
+
+def check_range(rng, report=None) -> str:
+    """PE_CHECK's logic: the messages of the findings inside an xlwings Range.
+
+    report: a precomputed Report (tests, or callers that already ran the rules); otherwise the
+    rules run on the range's book through the same path as the 校验 button (excel.check_book).
+    """
+    try:
+        sheet = rng.sheet.name
+        if report is None:
+            report = _report_for(rng.sheet.book)
+        if report.error:
+            return f"无法校验：{report.error}"
+        return check_messages(findings_in_range(report, sheet, rng.address))
+    except Exception as e:  # a UDF must never show a traceback in a cell
+        return f"无法校验：{e}"
+
+
+@xw.func
+@xw.arg("rng", "range", doc="要查看的单元格区域")
+def PE_CHECK(rng):
+    """列出本工作簿校验发现的、位于该区域内的问题（与“校验”按钮同一套规则）。"""
+    return check_range(rng)
