@@ -1,0 +1,100 @@
+"""Rendering of reports for the terminal (Chinese text, coloured on a tty) and as JSON."""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from decimal import Decimal
+
+from .findings import Report, Severity
+
+_COLOR = {Severity.ERROR: "31", Severity.WARNING: "33", Severity.INFO: "36"}
+
+
+def use_color(stream) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _paint(text: str, code: str, color: bool) -> str:
+    return f"\x1b[{code}m{text}\x1b[0m" if color else text
+
+
+def _num(x: Decimal | None, pct: bool = False) -> str:
+    if x is None:
+        return "—"
+    if pct:
+        return f"{x * 100:.2f}%"
+    return f"{x:.2f}"
+
+
+def summary_line(r: Report) -> str:
+    """执行率 95.96% · 复核总分 99.60（表中 89.20）· 等级 优 · 错误 3 · 警告 8 · 提示 6"""
+    if r.error:
+        return f"无法校验：{r.error}"
+    m = r.metrics
+    parts = []
+    if m is not None:
+        parts.append(f"执行率 {_num(m.execution_rate, pct=True)}")
+        total = f"复核总分 {_num(m.total_score)}"
+        if m.self_total_score is not None:
+            total += f"（表中 {_num(m.self_total_score)}）"
+        parts.append(total)
+        parts.append(f"等级 {m.grade or '—'}")
+    parts.append(f"错误 {r.errors} · 警告 {r.warnings} · 提示 {r.infos}")
+    return " · ".join(parts)
+
+
+def render_text(reports: Iterable[Report], color: bool = False) -> str:
+    reports = list(reports)
+    out: list[str] = []
+    for r in reports:
+        head = _paint(r.path, "1", color)
+        if r.error:
+            out.append(f"{head}\n  {_paint('无法校验', '1;31', color)}：{r.error}\n")
+            continue
+        out.append(head)
+        sheet = None
+        for f in r.findings:
+            if f.sheet != sheet:
+                sheet = f.sheet
+                out.append(f"  [{sheet or '工作簿'}]")
+            sev = _paint(f"{f.severity.label}", _COLOR[f.severity], color)
+            out.append(f"    {f.cell or '—':<6} {sev} {f.code}  {f.message}")
+        if not r.findings:
+            out.append("  未发现问题")
+        out.append("  " + summary_line(r) + "\n")
+    if len(reports) > 1:
+        bad = sum(1 for r in reports if r.error)
+        e = sum(r.errors for r in reports)
+        w = sum(r.warnings for r in reports)
+        i = sum(r.infos for r in reports)
+        tail = f"共 {len(reports)} 个文件：错误 {e}，警告 {w}，提示 {i}"
+        if bad:
+            tail += f"；{bad} 个文件无法校验"
+        out.append(tail)
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def render_json(reports: Iterable[Report]) -> str:
+    """{"files": [{"path", "metrics": {...}, "findings": [{code, severity, sheet, cell, message, expected, actual}],
+    "error"}]}"""
+    return json.dumps({"files": [r.to_dict() for r in reports]}, ensure_ascii=False, indent=2) + "\n"
+
+
+def render_rules(catalog: dict, color: bool = False) -> str:
+    lines = []
+    for code in sorted(catalog):
+        info = catalog[code]
+        sev = _paint(f"{info.severity.label}", _COLOR[info.severity], color)
+        lines.append(f"{code}  {sev}  [{info.group}] {info.title}")
+    return "\n".join(lines) + "\n"
+
+
+def render_rule(info) -> str:
+    return (f"{info.code}  {info.title}\n"
+            f"类别：{info.group}    默认级别：{info.severity.label}（{info.severity.value}）\n\n"
+            f"{info.explanation}\n")

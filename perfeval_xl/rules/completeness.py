@@ -1,0 +1,257 @@
+"""PE4xx: required fields, readable cells, reasons for deviations, duplicates, vague targets (domain.md §5)."""
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from ..layout import TEMPLATE_LAYOUT
+from ..model import Footer, Form, Kind, Loc, Value
+from ..scoring import Comparator, ScoreKind, normalize, parse_target
+from .base import EPS, Ctx, E, I, W, clean_name, info, not_computed, num, pct, pts, rule
+from .scores import lines_of
+
+C = "完整性"
+
+
+def _where(v: Value, key: str) -> Value | Loc | None:
+    """The cell to point at: the value's own, else the template's address for that field."""
+    if v.loc:
+        return v
+    spec = TEMPLATE_LAYOUT.fields.get(key)
+    return Loc(spec.sheet, spec.cell) if spec else None
+
+
+def _footers(form: Form) -> list[tuple[str, Footer, str]]:
+    return [("基础数据表", form.basic.footer, "bd"), ("绩效自评表", form.self_eval.footer, "se")]
+
+
+@rule(info("PE401", "必填项未填", E, C, """
+部门（单位）名称、年度、年度资金总额一行的年初预算数、全年预算数、全年执行数和分值、填表人、填报日期、联系电话
+都必须填写，否则无法复核和归档；手工填写的表中，执行率、得分和总分也不能空着。改正：补填。"""))
+def pe401(ctx: Ctx) -> None:
+    form = ctx.form
+    if form.unit_name.kind is Kind.EMPTY and form.self_eval.unit_name.kind is Kind.EMPTY:
+        ctx.add("PE401", _where(form.unit_name, "unit_name"), "部门（单位）名称未填写", "单位全称", "空")
+    if form.year.kind is Kind.EMPTY:
+        ctx.add("PE401", _where(form.year, "year"), "年度未填写", "评价年度，如 2024", "空")
+    f = form.self_eval.funds
+    for v, key, label in ((f.initial_budget, "funds_initial", "年初预算数"), (f.budget, "funds_budget", "全年预算数"),
+                          (f.actual, "funds_actual", "全年执行数"), (f.points, "funds_points", "预算执行率分值")):
+        if v.kind is Kind.EMPTY and not v.template_formula:
+            ctx.add("PE401", _where(v, key), f"年度资金总额·{label}未填写", "金额", "空")
+    # derived figures typed by hand (the 原表): blank means the form is unfinished; in our template they
+    # are formulas, and a blank there is a missing cached value (PE503), not a missing input
+    se = form.self_eval
+    for v, label in ((f.execution_rate, "年度资金总额·执行率"), (f.score, "年度资金总额·得分"), (se.total_score, "总分")):
+        if v.kind is Kind.EMPTY and v.loc and not v.template_formula and se.indicators:
+            ctx.add("PE401", v, f"{label}未填写", label.split("·")[-1], "空")
+    for sheet, ft, p in _footers(form):
+        for v, key, label in ((ft.preparer, "preparer", "填表人"), (ft.date, "date", "填报日期"),
+                              (ft.phone, "phone", "联系电话")):
+            if v.kind is Kind.EMPTY:
+                ctx.add("PE401", _where(v, f"{p}_{key}"), f"{sheet}的{label}未填写", label, "空")
+
+
+def _scored(ind) -> bool:
+    t = parse_target(ind.target.display)
+    return t.kind is not ScoreKind.NA and normalize(ind.name.display) not in ("不适用", "")
+
+
+@rule(info("PE402", "计分指标缺少分值、自评得分或实际完成值", E, C, """
+每个计分的三级指标都要有分值、实际完成值和自评得分，否则无法核对得分。改正：补填；确实不适用的指标，
+三级指标写“不适用”并且不设分值。"""))
+def pe402(ctx: Ctx) -> None:
+    for ind in ctx.form.self_eval.indicators:
+        if not _scored(ind):
+            continue
+        for v, label in ((ind.points, "分值"), (ind.actual, "实际完成值"), (ind.score, "自评得分")):
+            if v.kind is Kind.EMPTY:
+                ctx.add("PE402", v if v.loc else ind.name, f"指标“{ind.name.display}”的{label}未填写", label, "空")
+
+
+@rule(info("PE403", "填报日期不是有效日期或晚于今天", E, C, """
+填报日期须是真实日期（如 2025年4月22日 或 2025-04-22），且不能晚于今天。改正：按实际填报日期填写。"""))
+def pe403(ctx: Ctx) -> None:
+    today = ctx.s.today_date()
+    for sheet, ft, _ in _footers(ctx.form):
+        v = ft.date
+        if v.kind is Kind.DATE:
+            if v.date > today:
+                ctx.add("PE403", v, f"{sheet}的填报日期 {v.date.isoformat()} 晚于今天 {today.isoformat()}",
+                        f"不晚于 {today.isoformat()}", v.date.isoformat())
+        elif v.kind not in (Kind.EMPTY, Kind.UNKNOWN):
+            ctx.add("PE403", v, f"{sheet}的填报日期“{v.display}”不是有效日期", "日期，如 2025-04-22", v.display)
+
+
+def _phone_text(v: Value) -> str:
+    if v.kind is Kind.NUMBER and v.number == v.number.to_integral():
+        return str(int(v.number))
+    return re.sub(r"[\s　]", "", normalize(v.display)).replace("—", "-").replace("－", "-")
+
+
+@rule(info("PE404", "联系电话格式不对", W, C, """
+联系电话应为手机号（11 位，1 开头）或固定电话（区号-号码，可带分机）。常见错误是少一位、多一位或写了姓名。
+改正：填写能打通的号码。号码格式可在设置 phone_patterns 中调整。"""))
+def pe404(ctx: Ctx) -> None:
+    pats = [re.compile(p) for p in ctx.s.phone_patterns]
+    for sheet, ft, _ in _footers(ctx.form):
+        v = ft.phone
+        if v.kind in (Kind.EMPTY, Kind.UNKNOWN):
+            continue
+        text = _phone_text(v)
+        parts = [p for p in re.split(r"[,，/、;；]", text) if p]
+        if not parts or not all(any(p.fullmatch(x) for p in pats) for x in parts):
+            ctx.add("PE404", v, f"{sheet}的联系电话“{v.display}”不是手机号或固定电话", "手机号或固定电话", v.display)
+
+
+@rule(info("PE405", "单位负责人未签字", I, C, """
+单位负责人签字在纸质件上完成，电子表格常为空，这里只作提示。"""))
+def pe405(ctx: Ctx) -> None:
+    for sheet, ft, p in _footers(ctx.form):
+        if ft.signature.kind is Kind.EMPTY:
+            ctx.add("PE405", _where(ft.signature, f"{p}_signature"), f"{sheet}的单位负责人签字为空（纸质件上签字即可）",
+                    "签字", "空")
+
+
+@rule(info("PE406", "单元格内容无法读作数字或日期", E, C, """
+应填数字（金额、分值、人数）或日期的单元格里是无法识别的内容，例如“约3500”“3527.66.1”或一段文字。
+这样的单元格不参与任何合计和复核。改正：只填数字（单位万元，不带单位和说明），说明写在备注或报告中。"""),
+      info("PE416", "数字以文本形式存储", I, C, """
+（仅检查本模板）单元格里的数字是文本（如“3,527.66”“３５２７．６６”“　100%”），本工具能读出来，但 Excel 的求和公式会把文本当 0，
+合计就会算错。改正：把单元格设为数值格式后重新输入数字。"""))
+def pe406(ctx: Ctx) -> None:
+    for v in ctx.values():
+        if v.kind is Kind.INVALID and v.loc:
+            why = f"：{v.problem}" if v.problem else ""
+            ctx.add("PE406", v, f"单元格内容“{v.raw}”无法识别{why}", "数字或日期", str(v.raw))
+        elif (ctx.form.template_version and v.kind is Kind.NUMBER and isinstance(v.raw, str) and v.loc
+              and not v.formula):
+            ctx.add("PE416", v, f"数字“{v.raw.strip()}”以文本形式存储，Excel 公式会把它当作 0", v.display, v.raw)
+
+
+def _no_reason(v: Value, words) -> bool:
+    if v.kind in (Kind.EMPTY, Kind.NA):
+        return True
+    t = normalize(v.display)
+    return t == "" or t in {normalize(w) for w in words}
+
+
+@rule(info("PE407", "自评得分低于分值却未说明偏差原因", W, C, """
+自评得分低于分值时，“偏差原因分析及改进措施”必须写明扣分原因和改进措施；“无”“—”“/”不算说明。
+改正：写明未达成的原因和下一步措施。"""),
+      info("PE408", "超额完成目标却未说明原因", W, C, """
+实际完成值偏离目标值达到设置的阈值（默认 30%）时，说明年度目标定得偏低或完成值有误，须在偏差原因中解释。
+不自动扣分。改正：说明超额原因，或调整下一年度的目标值。"""))
+def pe407(ctx: Ctx) -> None:
+    words = ctx.s.no_reason_words
+    for x in lines_of(ctx):
+        ind = x.ind
+        if x.points is not None and x.written is not None and x.written < x.points - EPS:
+            if _no_reason(ind.reason, words):
+                ctx.add("PE407", ind.reason if ind.reason.loc else ind.score,
+                        f"指标“{ind.name.display}”自评得分 {pts(x.written)} 低于分值 {pts(x.points)}，偏差原因分析未填写",
+                        "偏差原因及改进措施", ind.reason.display or "空")
+        r = x.result
+        if not ctx.s.reason_required_over_achievement or r.deviation is None or r.target is None:
+            continue
+        c = r.target.comparator
+        if c in (Comparator.GE, Comparator.GT, Comparator.EQ):
+            dev = r.deviation
+        elif c in (Comparator.LE, Comparator.LT):
+            dev = -r.deviation
+        else:
+            continue
+        if dev >= ctx.s.over_achievement - EPS and _no_reason(ind.reason, words):
+            ctx.add("PE408", ind.reason if ind.reason.loc else ind.actual,
+                    f"指标“{ind.name.display}”实际完成值偏离目标 {pct(dev)}（达到 {pct(ctx.s.over_achievement)}），"
+                    f"偏差原因分析未填写", "超额原因说明", ind.reason.display or "空")
+
+
+@rule(info("PE409", "执行率偏低却未说明原因", W, C, """
+执行率低于下限（默认 90%）时，须在偏差原因分析中说明（可在设置中关闭）。本表没有执行率的原因栏，
+因此检查各指标的偏差原因（优先成本指标）是否有说明。改正：在成本指标的偏差原因中写明执行率偏低的原因。"""))
+def pe409(ctx: Ctx) -> None:
+    if not ctx.s.reason_required_low_execution:
+        return
+    f = ctx.form.self_eval.funds
+    a, b = num(f.actual), num(f.budget)
+    if a is None or b is None or b == 0 or a / b >= ctx.s.low_execution - EPS:
+        return
+    inds = ctx.form.self_eval.indicators
+    if any(not _no_reason(i.reason, ctx.s.no_reason_words) for i in inds):
+        return
+    ctx.add("PE409", f.execution_rate if f.execution_rate.loc else f.actual,
+            f"执行率 {pct(a / b)} 低于 {pct(ctx.s.low_execution)}，但各指标的偏差原因分析都没有说明", "偏差原因说明", "空")
+
+
+@rule(info("PE410", "项目支出中有重名项目", W, C, """
+项目支出清单中两行名称相同（去掉序号和空格后），复核人无法区分，也可能是重复填报。
+改正：写出项目全称以便区分，或合并重复行。"""))
+def pe410(ctx: Ctx) -> None:
+    seen: dict[str, Value] = {}
+    for row in ctx.form.basic.projects:
+        key = clean_name(row.name.display)
+        if not key:
+            continue
+        if key in seen:
+            first = seen[key]
+            where = f"（与 {first.loc.cell} 同名）" if first.loc else ""
+            ctx.add("PE410", row.name, f"项目名称“{key}”重复{where}", "不重复的项目名称", row.name.display.strip())
+        else:
+            seen[key] = row.name
+
+
+@rule(info("PE411", "不适用的指标仍设有分值", W, C, """
+三级指标写“不适用”或指标值为“—”的行不应设分值，否则分值合计与实际计分的指标对不上。
+改正：删去该行分值，把分值分配给实际计分的指标。"""))
+def pe411(ctx: Ctx) -> None:
+    for ind in ctx.form.self_eval.indicators:
+        w = num(ind.points)
+        if w is None or w <= 0:
+            continue
+        if parse_target(ind.target.display).kind is ScoreKind.NA or normalize(ind.name.display) == "不适用":
+            ctx.add("PE411", ind.points, f"指标“{ind.name.display or '不适用'}”不适用，却设有分值 {pts(w)}", "无分值", pts(w))
+
+
+@rule(info("PE412", "指标值用语模糊，无法衡量", W, C, """
+年度指标值应是可衡量的目标（“≥90%”“=24”“≤5天”），而不是“提高”“改善”“有效提升”这类无法判断是否完成的说法。
+改正：写出比较符和数值；确属定性目标的，写明评判标准。"""))
+def pe412(ctx: Ctx) -> None:
+    for ind in ctx.form.self_eval.indicators:
+        t = parse_target(ind.target.display)
+        if t.kind is not ScoreKind.QUALITATIVE:
+            continue
+        hit = next((w for w in ctx.s.vague_words if w in t.text), None)
+        if hit:
+            ctx.add("PE412", ind.target, f"指标“{ind.name.display}”的年度指标值“{t.text}”含模糊用语“{hit}”，无法衡量是否完成",
+                    "比较符和数值，如 ≥90%", t.text)
+
+
+@rule(info("PE413", "公用经费合计未填而其中各项已填", W, C, """
+公用经费的“其中”各项（办公费、水电差旅费、会议培训费）已填，而公用经费合计为空，复核人无法判断公用经费总额。
+改正：填写公用经费合计（基本支出中的一般商品和服务支出）。"""))
+def pe413(ctx: Ctx) -> None:
+    b = ctx.form.basic
+    cols = []
+    where = None
+    for attr, label in (("prev", "上年决算数"), ("budget", "本年预算数"), ("actual", "本年决算数")):
+        total = getattr(b.public_total, attr)
+        if total.kind not in (Kind.EMPTY, Kind.NA) or not_computed(total):
+            continue
+        items = [num(getattr(x, attr)) for x in b.public_items()]
+        if any(n is not None and n != 0 for n in items):
+            s = sum((n for n in items if n is not None), Decimal(0))
+            cols.append(f"{label}（其中各项合计 {s:f}）")
+            if where is None:
+                where = total
+    if cols:
+        ctx.add("PE413", where, f"公用经费合计未填写，而其中各项已填：{'；'.join(cols)}", "公用经费合计", "空")
+
+
+@rule(info("PE415", "读取时未找到的内容", I, C, """
+读取工作簿时没有找到的表格或栏目（例如工作表改了名、缺少报告正文），相关检查因此跳过。
+改正：使用官方模板，或把工作表和栏目名称改回标准名称。"""))
+def pe415(ctx: Ctx) -> None:
+    for note in ctx.form.read_notes:
+        ctx.add("PE415", None, f"读取时：{note}", None, None)
+

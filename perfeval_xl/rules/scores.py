@@ -1,0 +1,246 @@
+"""PE2xx: 执行率 and its score, indicator scores, heading points, 总分 and 等级 (domain.md §2)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ..model import Form, Indicator, Kind
+from ..scoring import ScoreResult, execution_rate, execution_score, indicator_score, normalize, round2
+from ..settings import Settings
+from .base import EPS, Ctx, E, I, W, heading_points, info, num, pct, pts, rule
+
+G = "评分"
+
+
+@dataclass
+class Scored:
+    ind: Indicator
+    result: ScoreResult
+    points: Decimal | None  # 分值
+    written: Decimal | None  # 自评得分 as written
+    recomputed: Decimal  # what the line contributes to the recomputed total
+
+
+def score_lines(form: Form, s: Settings) -> list[Scored]:
+    """Each indicator line with its recomputed score (quantitative) or its written score clamped to [0, 分值]."""
+    f = form.self_eval.funds
+    out = []
+    for ind in form.self_eval.indicators:
+        w, written = num(ind.points), num(ind.score)
+        res = indicator_score(ind.target.text if ind.target.text is not None else ind.target.display,
+                              ind.actual.text if ind.actual.text is not None else ind.actual.display,
+                              w, s, budget=num(f.budget), spent=num(f.actual))
+        if res.score is not None:
+            rec = res.score
+        elif written is not None:
+            rec = max(Decimal(0), min(written, w)) if w is not None else max(Decimal(0), written)
+        else:
+            rec = Decimal(0)
+        out.append(Scored(ind, res, w, written, rec))
+    return out
+
+
+def lines_of(ctx: Ctx) -> list[Scored]:
+    """score_lines, once per run."""
+    if "lines" not in ctx.memo:
+        ctx.memo["lines"] = score_lines(ctx.form, ctx.s)
+    return ctx.memo["lines"]
+
+
+def exec_points(form: Form, s: Settings) -> Decimal:
+    return num(form.self_eval.funds.points) or s.weight_execution
+
+
+def recomputed_execution_score(form: Form, s: Settings) -> Decimal | None:
+    f = form.self_eval.funds
+    return execution_score(num(f.budget), num(f.actual), exec_points(form, s))
+
+
+def recomputed_total(form: Form, s: Settings, lines: list[Scored] | None = None) -> Decimal | None:
+    ex = recomputed_execution_score(form, s)
+    lines = score_lines(form, s) if lines is None else lines
+    if ex is None and not lines:
+        return None
+    return round2((ex or Decimal(0)) + sum((x.recomputed for x in lines), Decimal(0)))
+
+
+def groups(form: Form) -> list[tuple[Indicator, list[Indicator]]]:
+    """Indicator lines grouped under their 一级 heading (by the heading cell, else its text)."""
+    out: list[tuple[Indicator, list[Indicator]]] = []
+    key_of = {}
+    for ind in form.self_eval.indicators:
+        key = ind.level1_loc or normalize(ind.level1.display)
+        if key not in key_of:
+            key_of[key] = len(out)
+            out.append((ind, []))
+        out[key_of[key]][1].append(ind)
+    return out
+
+
+@rule(info("PE201", "执行率应为全年执行数除以全年预算数", E, G, """
+执行率 = 全年执行数 ÷ 全年预算数（调整后的全年预算，不是年初预算数）。常见错误是用年初预算数作分母，
+或执行率手工填写。改正：按 全年执行数 / 全年预算数 计算。"""))
+def pe201(ctx: Ctx) -> None:
+    f = ctx.form.self_eval.funds
+    if f.execution_rate.kind is not Kind.NUMBER:
+        return
+    rate = execution_rate(num(f.budget), num(f.actual))
+    if rate is None:
+        return
+    if abs(round(rate, 4) - f.execution_rate.number) <= ctx.s.tolerance / 100 + EPS:
+        return
+    _cmp_report(ctx, "PE201", f.execution_rate, "绩效自评表执行率", "全年执行数除以全年预算数",
+                pct(rate), pct(f.execution_rate.number))
+
+
+@rule(info("PE202", "执行率得分应为分值乘执行率，且不超过分值", E, G, """
+得分 = 分值 × 执行率，最高为分值（执行率超过 100% 是数据异常，不加分），保留两位小数。
+改正：按 分值 × 执行率 计算并封顶。"""))
+def pe202(ctx: Ctx) -> None:
+    f = ctx.form.self_eval.funds
+    if f.score.kind is not Kind.NUMBER:
+        return
+    exp = recomputed_execution_score(ctx.form, ctx.s)
+    if exp is None or abs(exp - f.score.number) <= ctx.s.tolerance + EPS:
+        return
+    _cmp_report(ctx, "PE202", f.score, "绩效自评表执行率得分", "分值×执行率（不超过分值）", pts(exp), pts(f.score.number))
+
+
+def _cmp_report(ctx, code, v, where, what, expected, actual):
+    if v.formula:
+        ctx.add("PE502", v, f"{where}的公式缓存值与公式结果不符：按{what}应为 {expected}，单元格缓存为 {actual}。"
+                f"请在 Excel 中重新计算后保存", expected, actual)
+    else:
+        ctx.add(code, v, f"{where}应为{what} {expected}，表中为 {actual}", expected, actual)
+
+
+@rule(info("PE203", "定量指标的自评得分与按指标值复算的得分不符", W, G, """
+定量指标按年度指标值复算：≥/>（正向）达到得满分，否则 实际/目标×分值；=（目标大于 0 同正向，目标为 0 时实际为 0
+得满分）；≤/<（反向）达到得满分，否则按设置的反向公式；“不超支”即执行数 ≤ 预算数。自评得分与复算不符时，
+或是打分有误，或是偏差原因没有写清扣分依据。改正：按复算得分修改，或在偏差原因中说明打分依据。"""))
+def pe203(ctx: Ctx) -> None:
+    for x in lines_of(ctx):
+        if x.result.score is None or x.written is None:
+            continue
+        if abs(x.result.score - x.written) <= ctx.s.tolerance + EPS:
+            continue
+        name = x.ind.name.display
+        ctx.add("PE203", x.ind.score,
+                f"指标“{name}”的自评得分按复算应为 {pts(x.result.score)}（{x.result.explanation}），表中为 {pts(x.written)}",
+                pts(x.result.score), pts(x.written))
+
+
+@rule(info("PE204", "自评得分应在 0 与分值之间", E, G, """
+任何指标的自评得分都不能为负，也不能超过该指标的分值。定性指标无法复算，但同样受此限制。
+改正：把自评得分改到 0 至分值之间，或更正分值。"""))
+def pe204(ctx: Ctx) -> None:
+    for ind in ctx.form.self_eval.indicators:
+        w, sc = num(ind.points), num(ind.score)
+        if sc is None:
+            continue
+        top = w if w is not None else None
+        if sc < 0 or (top is not None and sc > top + EPS):
+            rng = f"0 至 {pts(top)}" if top is not None else "不小于 0"
+            ctx.add("PE204", ind.score, f"指标“{ind.name.display}”的自评得分应在 {rng} 之间，表中为 {pts(sc)}",
+                    rng, pts(sc))
+
+
+@rule(info("PE205", "一级指标标明的分值应等于其下三级指标分值之和", E, G, """
+一级指标标题写明了分值（如“产出指标（50分）”），其下各三级指标分值之和应与之相等。常见错误是增删指标后
+没有调整分值，或把某项分值挪到别的一级指标下。改正：调整三级指标分值，使之与一级指标分值一致。"""))
+def pe205(ctx: Ctx) -> None:
+    for head, lines in groups(ctx.form):
+        stated = heading_points(head.level1.display)
+        if stated is None:
+            continue
+        total = sum((num(i.points) or Decimal(0) for i in lines), Decimal(0))
+        if abs(total - stated) <= EPS:
+            continue
+        title = normalize(head.level1.display)
+        ctx.add("PE205", head.level1_loc or head.level1.loc,
+                f"一级指标“{title}”标明 {pts(stated)} 分，其下三级指标分值之和应为 {pts(stated)}，表中为 {pts(total)}",
+                pts(stated), pts(total))
+
+
+@rule(info("PE206", "各指标分值之和加执行率分值应为 100", E, G, """
+执行率分值（10）加全部三级指标分值应为 100 分。改正：调整各指标分值。"""),
+      info("PE207", "分值合计与各项分值之和不符", E, G, """
+总分行的分值合计应等于执行率分值加各三级指标分值。改正：用求和公式或按各项之和重填。"""))
+def pe206(ctx: Ctx) -> None:
+    se = ctx.form.self_eval
+    if not se.indicators:
+        return
+    total = exec_points(ctx.form, ctx.s) + sum((num(i.points) or Decimal(0) for i in se.indicators), Decimal(0))
+    where = se.points_total if se.points_total.loc else (se.indicators[0].points)
+    if abs(total - ctx.s.total_points) > EPS:
+        ctx.add("PE206", where, f"执行率分值加各指标分值之和应为 {pts(ctx.s.total_points)}，表中合计为 {pts(total)}",
+                pts(ctx.s.total_points), pts(total))
+    if se.points_total.kind is Kind.NUMBER and abs(se.points_total.number - total) > EPS:
+        _cmp_report(ctx, "PE207", se.points_total, "总分行分值合计", "执行率分值加各指标分值之和", pts(total),
+                    pts(se.points_total.number))
+
+
+@rule(info("PE208", "总分应为执行率得分加各指标自评得分", E, G, """
+总分 = 执行率得分 + Σ 自评得分（表内算术）。手填总分与各项得分对不上，是自评表最常见的硬伤。
+改正：按各项得分之和重填总分，或使用求和公式。"""),
+      info("PE209", "总分与复核总分不符", W, G, """
+复核总分 = 复算的执行率得分（封顶） + 定量指标复算得分 + 定性指标自评得分（限制在 0 至分值）。
+与表中总分不一致时，说明有得分需要复核。改正：逐项核对 PE202、PE203、PE204 指出的得分。"""),
+      info("PE210", "等级与总分不符", W, G, """
+等级按总分划分：优 ≥ 90，良 80–90，中 60–80，差 < 60（可在设置中调整）。改正：按复核总分确定等级。"""))
+def pe208(ctx: Ctx) -> None:
+    se = ctx.form.self_eval
+    ts = se.total_score
+    lines = lines_of(ctx)
+    if ts.kind is Kind.NUMBER:
+        f = se.funds
+        ex = num(f.score)
+        written = [num(i.score) for i in se.indicators]
+        if ex is not None or any(w is not None for w in written):
+            arith = (ex or Decimal(0)) + sum((w for w in written if w is not None), Decimal(0))
+            n = 1 + len(written)
+            if abs(arith - ts.number) > ctx.s.tolerance * n + EPS:
+                _cmp_report(ctx, "PE208", ts, "总分", "执行率得分加各指标自评得分", pts(arith), pts(ts.number))
+        rec = recomputed_total(ctx.form, ctx.s, lines)
+        if rec is not None and abs(rec - ts.number) > ctx.s.tolerance * (1 + len(lines)) + EPS:
+            ctx.add("PE209", ts, f"总分复核应为 {pts(rec)}（执行率得分与定量指标按规则复算），表中为 {pts(ts.number)}",
+                    pts(rec), pts(ts.number))
+    if se.grade.kind is Kind.TEXT and se.grade.text:
+        rec = recomputed_total(ctx.form, ctx.s, lines)
+        if rec is None:
+            return
+        g = ctx.s.grade_of(rec)
+        if normalize(se.grade.text) != g:
+            ctx.add("PE210", se.grade, f"等级按复核总分 {pts(rec)} 应为“{g}”，表中为“{se.grade.text}”", g, se.grade.text)
+
+
+@rule(info("PE211", "指标权重与通常分配不同", I, G, """
+财预〔2020〕10号的通常分配：预算执行率 10 分，产出指标 50 分，效益指标 30 分，满意度指标 10 分；没有满意度指标时
+效益指标 40 分。地方可以不同，这里只作提示。改正：如无特别规定，按通常分配设定一级指标分值。"""))
+def pe211(ctx: Ctx) -> None:
+    s = ctx.s
+    gs = groups(ctx.form)
+    has_sat = any("满意" in normalize(h.level1.display) for h, _ in gs)
+    f = ctx.form.self_eval.funds
+    if num(f.points) is not None and num(f.points) != s.weight_execution:
+        ctx.add("PE211", f.points, f"预算执行率分值通常为 {pts(s.weight_execution)}，表中为 {pts(num(f.points))}",
+                pts(s.weight_execution), pts(num(f.points)))
+    for head, _lines in gs:
+        title = normalize(head.level1.display)
+        stated = heading_points(title)
+        if stated is None:
+            continue
+        if "产出" in title:
+            usual = s.weight_output
+        elif "效益" in title:
+            usual = s.weight_effect if has_sat else s.weight_effect_no_satisfaction
+        elif "满意" in title:
+            usual = s.weight_satisfaction
+        else:
+            continue
+        if stated != usual:
+            ctx.add("PE211", head.level1_loc or head.level1.loc,
+                    f"一级指标“{title}”通常为 {pts(usual)} 分，表中标明 {pts(stated)} 分", pts(usual), pts(stated))
+
+
+

@@ -1,0 +1,155 @@
+"""PE3xx: actual against budget, year on year, and the common control ratios (domain.md §3, §4)."""
+from __future__ import annotations
+
+from .base import EPS, Ctx, E, I, W, amt, info, num, pct, rule
+
+V = "差异"
+
+
+@rule(info("PE301", "三公经费单项超预算", W, V, """
+“三公”经费任一项（出国、公务用车、接待）本年决算数超过本年预算数。三公经费是公开和审计的重点，超支须有依据。
+改正：核实决算数；确有超支的，在报告中说明原因和审批依据。"""))
+def pe301(ctx: Ctx) -> None:
+    for line in ctx.form.three_public.lines():
+        a, b = num(line.actual), num(line.budget)
+        if a is not None and b is not None and a > b + EPS:
+            ctx.add("PE301", line.actual, f"三公经费“{line.label}”本年决算数 {amt(a)} 超过预算数 {amt(b)}，超支 {amt(a - b)}",
+                    f"≤ {amt(b)}", amt(a))
+
+
+@rule(info("PE302", "三公经费合计超预算", E, V, """
+三公经费合计（控制率 = 决算 ÷ 预算）超过 100%，违反三公经费只减不增的控制要求。改正：核实决算数与预算数，
+超支的须说明并整改。"""))
+def pe302(ctx: Ctx) -> None:
+    t = ctx.form.three_public.total
+    a, b = num(t.actual), num(t.budget)
+    if a is not None and b is not None and a > b + EPS:
+        ctx.add("PE302", t.actual, f"三公经费合计本年决算数 {amt(a)} 超过预算数 {amt(b)}（控制率 {pct(a / b) if b else '—'}）",
+                f"≤ {amt(b)}", amt(a))
+
+
+def _over(ctx: Ctx, code: str, row, what: str) -> None:
+    a, b = num(row.actual), num(row.budget)
+    if a is None or b is None or b <= 0:
+        return
+    over = (a - b) / b
+    if over > ctx.s.item_over_budget + EPS:
+        ctx.add(code, row.actual, f"{what}本年决算数 {amt(a)} 超过预算数 {amt(b)} 达 {pct(over)}"
+                f"（提示线 {pct(ctx.s.item_over_budget)}）", f"≤ {amt(b * (1 + ctx.s.item_over_budget))}", amt(a))
+
+
+@rule(info("PE303", "公用经费项目超预算", W, V, """
+公用经费及其中的办公费、水电差旅费、会议培训费，决算数超过预算数的比例大于设置的提示线（默认 10%）。
+改正：核实决算数，超支的在偏差原因或报告中说明。"""))
+def pe303(ctx: Ctx) -> None:
+    b = ctx.form.basic
+    for row in (b.public_total, *b.public_items()):
+        _over(ctx, "PE303", row, f"公用经费“{row.label}”")
+
+
+@rule(info("PE304", "项目支出超预算", W, V, """
+项目支出某一行决算数超过该项目预算数的比例大于设置的提示线（默认 10%）。改正：核实该项目决算数和预算调整文件。"""))
+def pe304(ctx: Ctx) -> None:
+    for row in ctx.form.basic.projects:
+        name = (row.name.display or row.label).strip()
+        _over(ctx, "PE304", row, f"项目“{name}”")
+
+
+@rule(info("PE305", "预算执行率偏低", W, V, """
+执行率低于设置的下限（默认 90%）。执行率偏低说明预算编制不准或执行不力，须在偏差原因中说明。
+改正：核实执行数；确属执行偏低的，写明原因和改进措施。"""))
+def pe305(ctx: Ctx) -> None:
+    f = ctx.form.self_eval.funds
+    a, b = num(f.actual), num(f.budget)
+    if a is None or b is None or b == 0:
+        return
+    rate = a / b
+    if rate < ctx.s.low_execution - EPS:
+        ctx.add("PE305", f.execution_rate if f.execution_rate.loc else f.actual,
+                f"执行率 {pct(rate)} 低于 {pct(ctx.s.low_execution)}", f"≥ {pct(ctx.s.low_execution)}", pct(rate))
+
+
+@rule(info("PE306", "全年执行数超过全年预算数", E, V, """
+全年执行数大于全年预算数（执行率超过 100%）是数据异常：或执行数含了非本年预算资金，或预算数漏了调整。
+改正：核实两数。"""))
+def pe306(ctx: Ctx) -> None:
+    f = ctx.form.self_eval.funds
+    a, b = num(f.actual), num(f.budget)
+    if a is not None and b is not None and a > b + EPS:
+        ctx.add("PE306", f.actual, f"全年执行数 {amt(a)} 超过全年预算数 {amt(b)}", f"≤ {amt(b)}", amt(a))
+
+
+@rule(info("PE307", "预算调整率偏高", W, V, """
+预算调整率 = (全年预算数 − 年初预算数) ÷ 年初预算数，超过设置的上限（默认 20%）说明年初预算编制不够准确。
+改正：在报告中说明预算调整的原因。"""))
+def pe307(ctx: Ctx) -> None:
+    f = ctx.form.self_eval.funds
+    b, i = num(f.budget), num(f.initial_budget)
+    if b is None or i is None or i == 0:
+        return
+    r = (b - i) / i
+    if abs(r) > ctx.s.budget_adjustment + EPS:
+        ctx.add("PE307", f.budget, f"预算调整率 {pct(r)}（全年预算数 {amt(b)}，年初预算数 {amt(i)}）超过 {pct(ctx.s.budget_adjustment)}",
+                f"≤ {pct(ctx.s.budget_adjustment)}", pct(r))
+
+
+@rule(info("PE308", "三公经费同比增减幅度较大", I, V, """
+“三公”经费某行增减% 超出 ±30%（可设置），请复核人关注：大幅增加要有依据，大幅减少要核实是否漏记。"""))
+def pe308(ctx: Ctx) -> None:
+    tp = ctx.form.three_public
+    for line in (*tp.lines(), tp.total):
+        a, p = num(line.actual), num(line.prev)
+        if a is None or p is None or p == 0:
+            continue
+        r = (a - p) / p
+        if abs(r) > ctx.s.yoy_change + EPS:
+            ctx.add("PE308", line.pct if line.pct.loc else line.actual,
+                    f"三公经费“{line.label}”比上年增减 {pct(r)}，超出 ±{pct(ctx.s.yoy_change)}",
+                    f"±{pct(ctx.s.yoy_change)} 以内", pct(r))
+
+
+@rule(info("PE309", "三公经费比上年增加", I, V, """
+“三公”经费变动率 = (本年决算 − 上年决算) ÷ 上年决算，按控制要求应不大于 0。增加时请在报告中说明原因。"""))
+def pe309(ctx: Ctx) -> None:
+    t = ctx.form.three_public.total
+    a, p = num(t.actual), num(t.prev)
+    if a is None or p is None or p == 0:
+        return
+    if a > p + EPS:
+        ctx.add("PE309", t.actual, f"三公经费合计本年决算数 {amt(a)} 比上年 {amt(p)} 增加 {pct((a - p) / p)}",
+                f"≤ {amt(p)}", amt(a))
+
+
+@rule(info("PE310", "公用经费控制率超过 100%", W, V, """
+公用经费控制率 = 公用经费决算 ÷ 预算，应不超过 100%。改正：核实公用经费决算数，超支的说明原因。"""))
+def pe310(ctx: Ctx) -> None:
+    pt = ctx.form.basic.public_total
+    a, b = num(pt.actual), num(pt.budget)
+    if a is not None and b is not None and b > 0 and a > b + EPS:
+        ctx.add("PE310", pt.actual, f"公用经费控制率 {pct(a / b)}（决算 {amt(a)}，预算 {amt(b)}）超过 100%",
+                "≤ 100.00%", pct(a / b))
+
+
+@rule(info("PE311", "在职人员控制率超过 100%", W, V, """
+在职人员控制率 = 实际在职人数 ÷ 编制数，超过上限（默认 100%）即超编。改正：核实人数口径（是否含借调、编外）。"""))
+def pe311(ctx: Ctx) -> None:
+    st = ctx.form.basic.staffing
+    q, a = num(st.quota), num(st.actual)
+    if q is None or a is None or q == 0:
+        return
+    r = a / q
+    if r > ctx.s.staff_control_max + EPS:
+        ctx.add("PE311", st.actual, f"在职人员控制率 {pct(r)}（在职 {a} 人，编制 {q} 人）超过 {pct(ctx.s.staff_control_max)}",
+                f"≤ {pct(ctx.s.staff_control_max)}", pct(r))
+
+
+@rule(info("PE312", "楼堂馆所规模或投资超过批复", W, V, """
+楼堂馆所的实际规模超过批复规模，或实际投资超过预算投资（控制率超过 100%）。改正：核实数据并说明超出原因。"""))
+def pe312(ctx: Ctx) -> None:
+    bl = ctx.form.basic.building
+    for actual, approved, what in ((bl.actual_area, bl.approved_area, "规模"),
+                                   (bl.actual_investment, bl.budget_investment, "投资")):
+        a, b = num(actual), num(approved)
+        if a is not None and b is not None and b > 0 and a > b + EPS:
+            ctx.add("PE312", actual, f"楼堂馆所实际{what} {a:f} 超过批复（预算）{what} {b:f}", f"≤ {b:f}", f"{a:f}")
+

@@ -1,0 +1,309 @@
+"""Every threshold a rule uses, with defaults, and where overrides come from.
+
+Order (later wins): defaults <- perfeval.toml or [tool.perfeval] in pyproject.toml beside the
+workbook (or an explicit --config file) <- the workbook's 设置 sheet (Form.settings_overrides).
+Keys may be the English field names below or their Chinese labels (SETTING_LABELS).
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from .errors import ConfigError
+
+D = Decimal
+
+DEFAULT_VAGUE_WORDS = (
+    "提高", "改善", "提升", "加强", "有效", "明显", "显著", "进一步", "较好", "良好", "稳步", "持续", "逐步", "不断",
+    "大幅", "积极", "充分", "基本",
+)
+DEFAULT_NO_REASON = ("无", "无。", "-", "－", "—", "——", "/", "／", "、", "暂无", "没有", "无偏差", "不适用", "0")
+DEFAULT_PHONE_PATTERNS = (
+    r"^(\+?86)?1[3-9]\d{9}$",  # mobile
+    r"^(\(?0\d{2,3}\)?-?)?[2-9]\d{6,7}(-\d{1,6})?$",  # landline, optional area code and extension
+    r"^(400|800)-?\d{3}-?\d{4}$",
+)
+
+
+@dataclass
+class Settings:
+    # arithmetic
+    tolerance: Decimal = D("0.01")  # per term of a sum: n terms -> n × tolerance
+    # scoring
+    reverse_formula: str = "linear"  # "linear" | "ratio" (domain.md §2)
+    over_achievement: Decimal = D("0.30")  # 偏离度 at which 偏差原因 must explain
+    grade_bands: tuple[tuple[str, Decimal], ...] = (("优", D(90)), ("良", D(80)), ("中", D(60)), ("差", D(0)))
+    weight_execution: Decimal = D(10)
+    weight_output: Decimal = D(50)
+    weight_effect: Decimal = D(30)
+    weight_satisfaction: Decimal = D(10)
+    weight_effect_no_satisfaction: Decimal = D(40)
+    total_points: Decimal = D(100)
+    # variances
+    low_execution: Decimal = D("0.90")  # 执行率 below this: warning
+    reason_required_low_execution: bool = True
+    reason_required_over_achievement: bool = True
+    item_over_budget: Decimal = D("0.10")  # 公用经费 items and project lines
+    budget_adjustment: Decimal = D("0.20")  # 预算调整率 above this: warning
+    yoy_change: Decimal = D("0.30")  # |增减%| beyond this: info
+    staff_control_max: Decimal = D("1.00")  # 在职人员控制率 above this: warning
+    # completeness
+    vague_words: tuple[str, ...] = DEFAULT_VAGUE_WORDS
+    no_reason_words: tuple[str, ...] = DEFAULT_NO_REASON
+    phone_patterns: tuple[str, ...] = DEFAULT_PHONE_PATTERNS
+    today: date | None = None  # injectable for tests; None means the real today
+    # rule selection, from a settings file (the CLI adds its own)
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    severity: dict[str, str] = field(default_factory=dict)  # code -> error|warning|info
+
+    def today_date(self) -> date:
+        return self.today or date.today()
+
+    def grade_of(self, total: Decimal) -> str:
+        for label, low in self.grade_bands:
+            if total >= low:
+                return label
+        return self.grade_bands[-1][0]
+
+
+# Chinese labels accepted as keys (in the 设置 sheet and in files).
+SETTING_LABELS: dict[str, str] = {
+    "容差": "tolerance",
+    "每项容差": "tolerance",
+    "反向指标公式": "reverse_formula",
+    "超额完成阈值": "over_achievement",
+    "偏离度阈值": "over_achievement",
+    "等级划分": "grade_bands",
+    "等级": "grade_bands",
+    "预算执行率分值": "weight_execution",
+    "产出指标分值": "weight_output",
+    "效益指标分值": "weight_effect",
+    "满意度指标分值": "weight_satisfaction",
+    "无满意度时效益指标分值": "weight_effect_no_satisfaction",
+    "总分值": "total_points",
+    "执行率下限": "low_execution",
+    "执行率偏低须说明原因": "reason_required_low_execution",
+    "超额完成须说明原因": "reason_required_over_achievement",
+    "超预算比例": "item_over_budget",
+    "预算调整率上限": "budget_adjustment",
+    "增减幅度提示": "yoy_change",
+    "在职人员控制率上限": "staff_control_max",
+    "模糊用语": "vague_words",
+    "不算原因的填写": "no_reason_words",
+    "电话格式": "phone_patterns",
+    "今天": "today",
+    "启用规则": "select",
+    "忽略规则": "ignore",
+    "规则级别": "severity",
+}
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+_RATIO = {"over_achievement", "low_execution", "item_over_budget", "budget_adjustment", "yoy_change",
+          "staff_control_max"}
+_LABEL_OF = {}
+for _zh, _en in SETTING_LABELS.items():
+    _LABEL_OF.setdefault(_en, _zh)
+
+
+def _label(key: str) -> str:
+    zh = _LABEL_OF.get(key)
+    return f"{key}（{zh}）" if zh else key
+
+
+def _bad(key: str, value, why: str) -> ConfigError:
+    return ConfigError(f"设置项 {_label(key)} 的值 {value!r} 无效：{why}")
+
+
+def _decimal(key, value) -> Decimal:
+    if isinstance(value, bool):
+        raise _bad(key, value, "应为数字")
+    if isinstance(value, (int, float, Decimal)):
+        return Decimal(str(value))
+    text = str(value).strip().replace("，", ",").replace("％", "%")
+    pct = text.endswith("%")
+    try:
+        n = Decimal(text.rstrip("%").strip())
+    except InvalidOperation:
+        raise _bad(key, value, "应为数字") from None
+    return n / 100 if pct else n
+
+
+def _ratio(key, value) -> Decimal:
+    pct = isinstance(value, str) and value.strip().endswith(("%", "％"))
+    n = _decimal(key, value)
+    if not pct and n > 2:  # "30" means 30%
+        n = n / 100
+    if n < 0:
+        raise _bad(key, value, "不能为负数")
+    return n
+
+
+def _bool(key, value) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on", "是", "开", "启用", "要求"):
+        return True
+    if text in ("0", "false", "no", "off", "否", "关", "停用", "不要求"):
+        return False
+    raise _bad(key, value, "应为 是/否")
+
+
+def _words(key, value) -> tuple[str, ...]:
+    if isinstance(value, (list, tuple)):
+        return tuple(str(v).strip() for v in value if str(v).strip())
+    if isinstance(value, str):
+        return tuple(w.strip() for w in re.split(r"[,，、;；\n]", value) if w.strip())
+    raise _bad(key, value, "应为用逗号分隔的词语列表")
+
+
+def _bands(key, value) -> tuple[tuple[str, Decimal], ...]:
+    if isinstance(value, dict):
+        pairs = list(value.items())
+    elif isinstance(value, str):
+        pairs = []
+        for part in re.split(r"[,，、;；]", value):
+            if not part.strip():
+                continue
+            m = re.match(r"^\s*(\S+?)\s*(?:[=＝:：≥]|>=)\s*(\S+)\s*$", part)
+            if not m:
+                raise _bad(key, value, "应写作 优=90,良=80,中=60")
+            pairs.append((m.group(1), m.group(2)))
+    else:
+        raise _bad(key, value, "应写作 优=90,良=80,中=60")
+    bands = sorted(((str(k), _decimal(key, v)) for k, v in pairs), key=lambda p: -p[1])
+    if not bands:
+        raise _bad(key, value, "至少需要一个等级")
+    if bands[-1][1] > 0:
+        bands.append(("差", Decimal(0)))
+    return tuple(bands)
+
+
+def _severity(key, value) -> dict[str, str]:
+    if isinstance(value, str):
+        pairs = []
+        for part in re.split(r"[,，;；]", value):
+            if part.strip():
+                k, _, v = part.partition("=")
+                pairs.append((k.strip(), v.strip()))
+        value = dict(pairs)
+    if not isinstance(value, dict):
+        raise _bad(key, value, "应写作 PE301=error")
+    zh = {"错误": "error", "警告": "warning", "提示": "info"}
+    out = {}
+    for code, sev in value.items():
+        sev = zh.get(str(sev).strip(), str(sev).strip().lower())
+        if sev not in ("error", "warning", "info"):
+            raise _bad(key, value, f"规则 {code} 的级别应为 error/warning/info（错误/警告/提示）")
+        out[str(code).strip().upper()] = sev
+    return out
+
+
+def _date(key, value) -> date | None:
+    if isinstance(value, date):
+        return value
+    if value in (None, ""):
+        return None
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise _bad(key, value, "应为日期，如 2025-04-30") from None
+
+
+def _coerce(key: str, value):
+    if key in _RATIO:
+        return _ratio(key, value)
+    if key == "reverse_formula":
+        text = str(value).strip().lower()
+        text = {"线性": "linear", "比例": "ratio", "比值": "ratio"}.get(text, text)
+        if text not in ("linear", "ratio"):
+            raise _bad(key, value, "应为 linear（线性）或 ratio（比例）")
+        return text
+    if key == "grade_bands":
+        return _bands(key, value)
+    if key in ("reason_required_low_execution", "reason_required_over_achievement"):
+        return _bool(key, value)
+    if key in ("vague_words", "no_reason_words", "phone_patterns", "select", "ignore"):
+        words = _words(key, value)
+        if key == "phone_patterns":
+            for p in words:
+                try:
+                    re.compile(p)
+                except re.error as e:
+                    raise _bad(key, p, f"不是有效的正则表达式（{e}）") from None
+        if key in ("select", "ignore"):
+            words = tuple(w.upper() for w in words)
+        return words
+    if key == "severity":
+        return _severity(key, value)
+    if key == "today":
+        return _date(key, value)
+    n = _decimal(key, value)  # tolerance, weights, total points
+    if n < 0:
+        raise _bad(key, value, "不能为负数")
+    return n
+
+
+def _apply(s: Settings, pairs: dict, source: str) -> None:
+    for raw_key, value in pairs.items():
+        k = str(raw_key).strip()
+        if not k or value is None or (isinstance(value, str) and not value.strip()):
+            continue  # an empty row of the 设置 sheet
+        key = SETTING_LABELS.get(k, k)
+        if key not in _FIELDS:
+            raise ConfigError(f"{source}：未知的设置项 {k!r}（可用：{'、'.join(sorted(_FIELDS))}）")
+        try:
+            setattr(s, key, _coerce(key, value))
+        except ConfigError as e:
+            raise ConfigError(f"{source}：{e}") from None
+
+
+def _read_toml(path: str) -> dict:
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as e:
+        raise ConfigError(f"无法读取设置文件 {path}：{e.strerror or e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"设置文件 {path} 不是有效的 TOML：{e}") from None
+    if os.path.basename(path) == "pyproject.toml":
+        return data.get("tool", {}).get("perfeval", {})
+    if "tool" in data and "perfeval" in data.get("tool", {}):
+        return data["tool"]["perfeval"]
+    return data
+
+
+def find_config(workbook_path: str | None) -> str | None:
+    """perfeval.toml, else a pyproject.toml with [tool.perfeval], beside the workbook."""
+    if not workbook_path:
+        return None
+    folder = os.path.dirname(os.path.abspath(workbook_path))
+    p = os.path.join(folder, "perfeval.toml")
+    if os.path.isfile(p):
+        return p
+    p = os.path.join(folder, "pyproject.toml")
+    if os.path.isfile(p):
+        try:
+            with open(p, "rb") as fh:
+                if "perfeval" in tomllib.load(fh).get("tool", {}):
+                    return p
+        except (OSError, tomllib.TOMLDecodeError):
+            return None
+    return None
+
+
+def load_settings(workbook_path: str | None = None, config: str | None = None,
+                  overrides: dict | None = None) -> Settings:
+    """defaults <- config file (explicit, or found beside the workbook) <- 设置 sheet pairs."""
+    s = Settings()
+    path = config or find_config(workbook_path)
+    if path:
+        _apply(s, _read_toml(path), f"设置文件 {path}")
+    if overrides:
+        _apply(s, overrides, "设置表")
+    return s

@@ -1,0 +1,179 @@
+"""`perfeval` on real files: exit codes, text and JSON output, rule selection, batch behaviour."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from perfeval_xl.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_check_seed_exits_1_on_error_findings_with_a_chinese_summary(capsys, seed_original):
+    code, out, err = run(capsys, "check", seed_original)
+    assert code == 1
+    assert "[自评表]" in out and "PE205" in out and "错误" in out
+    assert "执行率 95.96%" in out and "复核总分 99.60（表中 99.20）" in out and "等级 优" in out
+    assert "\x1b[" not in out  # not a tty: no colour
+
+
+def test_check_exits_0_when_only_warnings_remain(capsys, seed_original):
+    code, out, _ = run(capsys, "check", "--select", "PE3", seed_original)
+    assert code == 0 and "PE301" in out and "PE205" not in out
+
+
+def test_json_shape(capsys, seed_original, seed_example):
+    code, out, _ = run(capsys, "check", "--format", "json", seed_original, seed_example)
+    data = json.loads(out)
+    assert list(data) == ["files"] and len(data["files"]) == 2
+    for f in data["files"]:
+        assert set(f) == {"path", "metrics", "findings", "error"} and f["error"] is None
+        assert f["metrics"]["execution_rate"] == pytest.approx(0.9596)
+        assert f["metrics"]["total_score"] == pytest.approx(99.6) and f["metrics"]["grade"] == "优"
+        for x in f["findings"]:
+            assert set(x) == {"code", "severity", "sheet", "cell", "message", "expected", "actual"}
+            assert x["severity"] in ("error", "warning", "info")
+    assert code == 1
+
+
+def test_select_and_ignore_are_comma_separated_and_repeatable(capsys, seed_original):
+    _, out, _ = run(capsys, "check", "--format", "json", "--select", "PE205,PE410", "--select", "PE3",
+                    seed_original)
+    codes = {x["code"] for x in json.loads(out)["files"][0]["findings"]}
+    assert codes == {"PE205", "PE410", "PE301", "PE303", "PE307", "PE308", "PE309"}
+    _, out, _ = run(capsys, "check", "--format", "json", "--ignore", "pe3", "--ignore", "PE205,PE4", seed_original)
+    codes = {x["code"] for x in json.loads(out)["files"][0]["findings"]}
+    assert codes == {"PE203", "PE209"}
+
+
+def test_a_corrupt_file_exits_2_naming_it_while_the_others_are_checked(capsys, tmp_path, seed_original):
+    bad = tmp_path / "坏文件.xlsx"
+    bad.write_bytes(b"this is not a zip")
+    good = tmp_path / "good.xlsx"
+    shutil.copyfile(seed_original, good)
+    code, out, _ = run(capsys, "check", str(tmp_path))
+    assert code == 2
+    assert "坏文件.xlsx" in out and "无法校验" in out
+    assert "PE205" in out  # the good file was still checked
+    code, out, _ = run(capsys, "check", "--format", "json", str(bad), str(good))
+    files = json.loads(out)["files"]
+    assert code == 2 and files[0]["error"] and files[1]["error"] is None and files[1]["findings"]
+
+
+def test_wrong_calls_exit_2(capsys, seed_original, tmp_path):
+    assert run(capsys, "check")[0] == 2
+    assert run(capsys, "check", "--format", "xml", seed_original)[0] == 2
+    assert run(capsys, "check", "--jobs", "0", seed_original)[0] == 2
+    assert run(capsys, "check", "--config", str(tmp_path / "none.toml"), seed_original)[0] == 2
+    assert run(capsys, "check", str(tmp_path / "empty_folder_without_workbooks"))[0] == 2
+    assert run(capsys)[0] == 2
+
+
+def test_a_bad_setting_is_reported_for_the_file(capsys, tmp_path, seed_original):
+    shutil.copyfile(seed_original, tmp_path / "a.xlsx")
+    (tmp_path / "perfeval.toml").write_text("low_execution = \"很多\"\n", encoding="utf-8")
+    code, out, _ = run(capsys, "check", str(tmp_path / "a.xlsx"))
+    assert code == 2 and "low_execution" in out
+
+
+def test_config_option_changes_thresholds(capsys, tmp_path, seed_original):
+    cfg = tmp_path / "strict.toml"
+    cfg.write_text('budget_adjustment = "60%"\n[severity]\nPE301 = "error"\n', encoding="utf-8")
+    _, out, _ = run(capsys, "check", "--format", "json", "--config", str(cfg), seed_original)
+    findings = json.loads(out)["files"][0]["findings"]
+    assert not [x for x in findings if x["code"] == "PE307"]
+    assert [x["severity"] for x in findings if x["code"] == "PE301"] == ["error"]
+
+
+def test_rules_lists_and_explains(capsys):
+    code, out, _ = run(capsys, "rules")
+    assert code == 0 and "PE101" in out and "PE504" in out
+    code, out, _ = run(capsys, "rules", "pe203")
+    assert code == 0 and "PE203" in out and "复算" in out and "警告" in out
+    code, _, err = run(capsys, "rules", "PE999")
+    assert code == 2 and "PE999" in err
+
+
+def test_summary_and_annotate_write_files_and_leave_inputs_alone(capsys, tmp_path, seed_original):
+    src = tmp_path / "in" / "a.xlsx"
+    src.parent.mkdir()
+    shutil.copyfile(seed_original, src)
+    before = src.read_bytes()
+    summary = tmp_path / "汇总.xlsx"
+    outdir = tmp_path / "marked"
+    code, _, err = run(capsys, "check", str(src.parent), "--summary", str(summary), "--annotate", str(outdir))
+    assert code == 1, err
+    assert summary.is_file() and os.listdir(outdir)
+    assert src.read_bytes() == before
+    marked = os.path.join(outdir, os.listdir(outdir)[0])
+    from openpyxl import load_workbook
+
+    assert "校验结果" in load_workbook(marked).sheetnames
+
+
+def test_in_place_marks_the_file_and_keeps_a_backup(capsys, tmp_path, seed_original):
+    src = tmp_path / "a.xlsx"
+    shutil.copyfile(seed_original, src)
+    code, _, err = run(capsys, "check", "--in-place", str(src))
+    assert code == 1, err
+    from openpyxl import load_workbook
+
+    assert "校验结果" in load_workbook(src).sheetnames
+    assert any("备份" in n for n in os.listdir(tmp_path))
+    assert run(capsys, "check", "--in-place", "--annotate", str(tmp_path / "x"), str(src))[0] == 2
+
+
+def test_template_writes_a_blank_template(capsys, tmp_path):
+    out = tmp_path / "空白.xlsx"
+    code, text, _ = run(capsys, "template", "-o", str(out))
+    assert code == 0 and out.is_file() and "空白" in text
+    code, out2, _ = run(capsys, "check", "--format", "json", "--select", "PE401", str(out))
+    assert code == 1 and json.loads(out2)["files"][0]["findings"]
+
+
+def test_console_entry_point_runs_as_a_module(seed_original):
+    env = dict(os.environ, NO_COLOR="1")
+    p = subprocess.run([sys.executable, "-m", "perfeval_xl.cli", "check", "--select", "PE410", seed_original],
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert p.returncode == 0 and "金融支出" in p.stdout
+
+
+def test_colour_only_on_a_tty(monkeypatch):
+    from perfeval_xl.output import use_color
+
+    class Tty:
+        def isatty(self):
+            return True
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert use_color(Tty()) is True
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert use_color(Tty()) is False
+    assert use_color(sys.stdout) is False or sys.stdout.isatty()
+
+
+def test_annotate_mirrors_sub_folders_so_same_names_do_not_collide(capsys, tmp_path, seed_original):
+    for unit in ("甲单位", "乙单位"):
+        (tmp_path / "in" / unit).mkdir(parents=True)
+        shutil.copyfile(seed_original, tmp_path / "in" / unit / "自评表.xlsx")
+    out = tmp_path / "out"
+    code, _, err = run(capsys, "check", str(tmp_path / "in"), "--annotate", str(out))
+    assert code == 1, err
+    assert (out / "甲单位" / "自评表_已校验.xlsx").is_file() and (out / "乙单位" / "自评表_已校验.xlsx").is_file()
+
+
+def test_report_subcommands_and_their_rules_are_registered(capsys):
+    pytest.importorskip("perfeval_xl.report.cli")
+    code, out, _ = run(capsys, "report", "--help")
+    assert code == 0 and "build" in out
+    code, out, _ = run(capsys, "rules")
+    assert "PR6" in out

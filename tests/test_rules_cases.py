@@ -1,0 +1,159 @@
+"""Every rule, a passing and a failing case, as data (tests/rule_cases/*.toml).
+
+All case workbooks are built once per session: edited copies of the bundled examples; the ones
+that need recalculation go through ONE LibreOffice call; each is then checked through
+pipeline.check_file (the real reader, the real settings loading)."""
+from __future__ import annotations
+
+import glob
+import os
+import re
+import shutil
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLE_ALIASES, set_cells
+
+from perfeval_xl.catalog import CATALOG
+from perfeval_xl.pipeline import CheckOptions, check_file
+from perfeval_xl.rules import run_rules  # noqa: F401  (registers the workbook rules)
+
+CASE_DIR = Path(__file__).parent / "rule_cases"
+BLANK = "<空>"
+
+
+def _load_cases() -> list[dict]:
+    cases = []
+    for path in sorted(CASE_DIR.glob("*.toml")):
+        with open(path, "rb") as fh:
+            for i, case in enumerate(tomllib.load(fh)["case"]):
+                case["id"] = f"{case['code']}-{'pass' if case.get('absent') else 'fail'}-{path.stem}{i}"
+                cases.append(case)
+    return cases
+
+
+CASES = _load_cases()
+
+
+def _split(ref: str) -> tuple[str, str]:
+    sheet, _, cell = ref.rpartition("!")
+    return sheet, cell
+
+
+def _sheet_xml(z: zipfile.ZipFile, sheet: str) -> str:
+    """The zip member holding a sheet, through workbook.xml and its relationships."""
+    wb = z.read("xl/workbook.xml").decode()
+    rels = z.read("xl/_rels/workbook.xml.rels").decode()
+    m = re.search(r'<sheet [^>]*name="' + re.escape(sheet) + r'"[^>]*r:id="([^"]+)"', wb)
+    rid = m.group(1)
+    target = re.search(r'<Relationship [^>]*Id="' + rid + r'"[^>]*Target="([^"]+)"', rels) or \
+        re.search(r'<Relationship [^>]*Target="([^"]+)"[^>]*Id="' + rid + '"', rels)
+    t = target.group(1).lstrip("/")
+    return t if t.startswith("xl/") else "xl/" + t
+
+
+def set_cached(path: str, cells: dict, error: bool = False) -> None:
+    """Rewrite the cached value of formula cells inside the saved file (what a stale save looks like)."""
+    tmp = path + ".tmp"
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout:
+        edits: dict[str, list] = {}
+        for ref, value in cells.items():
+            sheet, cell = _split(ref)
+            edits.setdefault(_sheet_xml(zin, sheet), []).append((cell, value))
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            for cell, value in edits.get(item.filename, []):
+                xml = data.decode()
+                pat = re.compile(r'<c r="' + cell + r'"([^>]*)>(<f>.*?</f>|<f [^>]*/>|<f [^>]*>.*?</f>)'
+                                 r'(<v>.*?</v>)?</c>', re.S)
+                m = pat.search(xml)
+                assert m, f"{cell}: not a formula cell in {item.filename}"
+                attrs = re.sub(r'\s+t="[^"]*"', "", m.group(1))
+                if error:
+                    new = f'<c r="{cell}"{attrs} t="e">{m.group(2)}<v>{value}</v></c>'
+                else:
+                    new = f'<c r="{cell}"{attrs}>{m.group(2)}<v>{value}</v></c>'
+                data = (xml[:m.start()] + new + xml[m.end():]).encode()
+            zout.writestr(item, data)
+    os.replace(tmp, path)
+
+
+@pytest.fixture(scope="session")
+def case_reports(tmp_path_factory, recalc_many):
+    """Build every case workbook, recalculate those that ask for it in one call, check them all."""
+    root = tmp_path_factory.mktemp("rule_cases")
+    paths: dict[str, str] = {}
+    to_recalc: list[str] = []
+    for case in CASES:
+        folder = root / case["id"]
+        folder.mkdir()
+        src = EXAMPLE_ALIASES[case["base"]]
+        dest = str(folder / (case["id"] + os.path.splitext(src)[1]))  # unique stems for one soffice call
+        shutil.copyfile(src, dest)
+        cells = {}
+        for ref, value in case.get("set", {}).items():
+            cells[_split(ref)] = None if value == BLANK else value
+        if cells:
+            set_cells(dest, cells)
+        if case.get("cached"):
+            set_cached(dest, case["cached"])
+        if case.get("cached_error"):
+            set_cached(dest, case["cached_error"], error=True)
+        if case.get("config"):
+            lines = [f"{k} = {_toml_value(v)}" for k, v in case["config"].items()]
+            (folder / "perfeval.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        paths[case["id"]] = dest
+        if case.get("recalc"):
+            to_recalc.append(case["id"])
+    if to_recalc:
+        done = recalc_many([paths[i] for i in to_recalc])
+        for cid, out in zip(to_recalc, done):
+            final = os.path.join(os.path.dirname(paths[cid]), "recalculated_" + os.path.basename(out))
+            shutil.move(out, final)  # keep it beside its perfeval.toml
+            paths[cid] = final
+    reports = {}
+    for case in CASES:
+        reports[case["id"]] = check_file(paths[case["id"]], CheckOptions(fast=bool(case.get("fast"))))
+    return reports
+
+
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    return '"' + str(v).replace('"', '\\"') + '"'
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_rule_case(case, case_reports):
+    report = case_reports[case["id"]]
+    assert report.error is None, report.error
+    code = case["code"]
+    hits = [f for f in report.findings if f.code == code]
+    where = [f"{f.sheet}!{f.cell}" if f.sheet else "" for f in hits]
+    if case.get("absent"):
+        at = case.get("at")
+        bad = [f for f, w in zip(hits, where) if at is None or w == at]
+        assert not bad, f"unexpected {code}: {[f.message for f in bad]}"
+    else:
+        assert case["expect"] in where, f"{code} expected at {case['expect']!r}, found at {where}: " \
+            f"{[f.message for f in report.findings]}"
+        f = hits[where.index(case["expect"])]
+        assert f.message and f.severity is not None
+        if f.expected is not None:
+            assert isinstance(f.expected, str) and isinstance(f.actual, str)
+
+
+def test_every_rule_has_a_passing_and_a_failing_case():
+    covered = {(c["code"], bool(c.get("absent"))) for c in CASES}
+    workbook_rules = [c for c in CATALOG if re.fullmatch(r"PE[1-5]\d\d", c)]
+    missing = [f"{c}:{kind}" for c in workbook_rules for kind, absent in (("pass", True), ("fail", False))
+               if (c, absent) not in covered]
+    assert not missing, missing
+
+
+def test_case_files_are_all_read():
+    assert len(glob.glob(str(CASE_DIR / "*.toml"))) >= 5 and len(CASES) > 100
