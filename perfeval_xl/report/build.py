@@ -1,0 +1,536 @@
+"""Write the 整体支出绩效自评报告 (Word) from the workbook, laid out like the seed.
+
+Two steps: `outline(form)` decides the words and tables (pure: model in, blocks out; every number
+comes from `facts.gather`, never typed twice), `render` lays them out with python-docx in the
+official style (A4, GB/T 9704 margins, 仿宋_GB2312 三号 body, 黑体 / 楷体 headings, 宋体 title).
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+
+from docx import Document
+from docx.enum.section import WD_ORIENT, WD_SECTION
+from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_LINE_SPACING
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Cm, Pt
+
+from .. import scoring
+from ..errors import PerfevalError
+from ..model import Form, Kind
+from .facts import Facts, fmt_amount, fmt_percent, gather, plain
+
+BLANK = "____"  # what the clerk still has to fill in, visible in the document
+
+# Fonts of Chinese official documents (GB/T 9704); Word substitutes when one is missing.
+FONT_BODY = "仿宋_GB2312"
+FONT_H1 = "黑体"
+FONT_H2 = "楷体_GB2312"
+FONT_TITLE = "宋体"
+FONT_TABLE = "仿宋_GB2312"
+SIZE_TITLE = Pt(22)  # 二号
+SIZE_BODY = Pt(16)  # 三号
+SIZE_CAPTION = Pt(15)  # 小三
+SIZE_TABLE = Pt(10.5)  # 五号
+TABLE_STYLE = "表格文字"
+
+SECTION_TITLES = (
+    "一、单位基本情况",
+    "二、一般公共预算支出情况",
+    "三、政府性基金预算支出情况",
+    "四、国有资本经营预算支出情况",
+    "五、社会保险基金预算支出情况",
+    "六、部门整体支出绩效情况",
+    "七、存在的问题及原因分析",
+    "八、下一步改进措施",
+    "九、绩效自评结果拟应用和公开情况",
+    "十、其他需要说明的情况",
+)
+
+
+class ReportError(PerfevalError):
+    """The report could not be written or exported; the message is for the user (Chinese)."""
+
+
+# ---- blocks ---------------------------------------------------------------------------------------------
+
+@dataclass
+class Para:
+    text: str
+    lead: str = ""  # run-in heading ("1．主要职能。"), bold
+    style: str = "body"  # body | h1 | h2 | title | center | caption | footer
+
+
+@dataclass
+class Table:
+    key: str  # "three_public" | "basic" | "building" | "self_eval"
+    rows: list[list[str]]
+    merges: list[tuple[int, int, int, int]] = field(default_factory=list)  # r0, c0, r1, c1
+    header_rows: int = 1
+    widths: list[float] | None = None  # cm
+
+
+@dataclass
+class Break:
+    kind: str = "page"  # page | landscape
+
+
+def _y(facts: Facts, offset: int = 0) -> str:
+    return f"{facts.year + offset}" if facts.year else "    "
+
+
+def _a(facts: Facts, key: str) -> str:
+    t = facts[key].text() if key in facts.values else ""
+    return t or BLANK
+
+
+def _txt(v, default: str = "无") -> str:
+    return plain(v) if v is not None and plain(v) else default
+
+
+def outline(form: Form) -> list:
+    """The report as blocks: paragraphs, tables and breaks, in the seed's order."""
+    f = gather(form)
+    y = _y(f)
+    unit = f.department or BLANK
+    nar = form.narrative
+    b: list = []
+    # cover
+    b += [Para(f"{y}年度{unit}", style="title"), Para("整体支出绩效自评报告", style="title"),
+          Para(f"部门（单位）名称：{unit}", style="center"),
+          Para(_report_date(form), style="center"), Break()]
+    b += [Para(f"{y}年度{unit}", style="title"), Para("整体支出绩效自评报告", style="title")]
+
+    # 一
+    b += [Para(SECTION_TITLES[0], style="h1"), Para("（一）基本情况。", style="h2"),
+          Para(_txt(nar.main_functions if nar else None, BLANK), lead="1．主要职能。"),
+          Para(_txt(nar.organization if nar else None, BLANK), lead="2．机构情况。"),
+          Para(f"本单位编制{_a(f, 'staff_quota')}名，实有{_a(f, 'staff_actual')}名。", lead="3．人员情况。")]
+
+    # 二
+    b += [Para(SECTION_TITLES[1], style="h1"), Para("（一）基本支出情况", style="h2"),
+          Para("1.部门整体支出概况。", style="body"),
+          Para(f"{y}年12月31日，本单位年末共有编制人数{_a(f, 'staff_quota')}人，"
+               f"实际在职人数为{_a(f, 'staff_actual')}人。本年收入{_a(f, 'income_total')}万元，"
+               f"本年度支出为{_a(f, 'expenditure_total')}万元，上年结余结转经费为{_a(f, 'carryover_prev')}万元，"
+               f"本年度结余结转经费为{_a(f, 'carryover_current')}万元。"),
+          Para("2.部门整体支出绩效情况。", style="body"),
+          Para(f"{y}年，本单位支出“三公”经费为{_a(f, 'sg_total_actual')}万元，其中出国费为{_a(f, 'sg_abroad_actual')}万元，"
+               f"接待费为{_a(f, 'sg_reception_actual')}万元，公车购置费为{_a(f, 'bd_car_purchase_actual')}万元，"
+               f"车辆运行维护费为{_a(f, 'bd_car_maintenance_actual')}万元。"),
+          Para(f"{y}年度部门“三公”经费情况（万元）", style="caption"),
+          three_public_table(f)]
+    b += [Para("（二）项目支出情况", style="h2"), Para(_projects_sentence(f))]
+
+    # 三 四 五
+    for i, (key, name) in enumerate((("gov_fund", "政府性基金"), ("state_capital", "国有资本经营"),
+                                     ("social_insurance", "社会保险基金")), start=2):
+        b.append(Para(SECTION_TITLES[i], style="h1"))
+        has = f.none_statements.get(key)
+        if has is False:
+            b.append(Para(f"{y}年度本单位无{name}支出。"))
+        elif has is True:
+            b.append(Para(f"{y}年度本单位有{name}支出，具体情况见决算报表。"))
+        else:
+            b.append(Para(f"{y}年度本单位{BLANK}（有/无）{name}支出。"))
+
+    # 六
+    b += [Para(SECTION_TITLES[5], style="h1"),
+          Para(_txt(nar.perf_budget_execution if nar else None, BLANK), lead="（一）预算执行方面。"),
+          Para(_txt(nar.perf_budget_management if nar else None, BLANK), lead="（二）预算管理方面。"),
+          Para(_txt(nar.perf_financial_management if nar else None, BLANK), lead="（三）财务管理方面："),
+          Para(_score_sentence(form, f), lead="（四）自评结果。")]
+    # 七 to 十
+    for i, attr in zip(range(6, 10), ("problems", "improvements", "result_application", "other_notes")):
+        default = "无" if attr == "other_notes" else BLANK  # only "其他说明" may go without saying
+        b += [Para(SECTION_TITLES[i], style="h1"), Para(_txt(getattr(nar, attr) if nar else None, default))]
+
+    # the other two tables, as in the seed, on landscape pages
+    b += [Break("landscape"), Para(f"附表1  {y}年度部门整体支出绩效评价基础数据表", style="caption"),
+          basic_table(form, f), building_table(form, f), _footer_para(form.basic.footer),
+          Break(), Para(f"附表2  {y}年度部门整体支出绩效自评表", style="caption"),
+          self_eval_table(form, f), _footer_para(form.self_eval.footer)]
+    return b
+
+
+def _report_date(form: Form) -> str:
+    nar = form.narrative
+    if nar is not None and nar.report_date.kind in (Kind.DATE, Kind.TEXT):
+        return plain(nar.report_date)
+    return f"{BLANK}年{BLANK}月{BLANK}日"
+
+
+def _projects_sentence(f: Facts) -> str:
+    y = _y(f)
+    items = [f"{p.name}{fmt_amount(p.actual.value)}万元" for p in f.projects
+             if p.actual.value is not None and p.actual.value != 0]
+    total = f.get("projects_total_actual")
+    if not items and total is not None and total == 0:
+        return f"{y}年度本单位无项目支出。"  # stated as 0, not merely left blank
+    s = f"{y}年项目支出共计{_a(f, 'projects_total_actual')}万元"
+    return s + ("，其中" + "，".join(items) if items else "") + "。"
+
+
+def _score_sentence(form: Form, f: Facts) -> str:
+    total = f.get("total_score")
+    g = f.grade or (scoring.grade(total) if total is not None else BLANK)
+    return (f"{_y(f)}年度全年预算数{_a(f, 'funds_budget')}万元，全年执行数{_a(f, 'funds_actual')}万元，"
+            f"预算执行率{_a(f, 'execution_rate')}，执行率得分{_a(f, 'execution_score')}分；"
+            f"部门整体支出绩效自评总分{_a(f, 'total_score')}分，等级为“{g}”。")
+
+
+def _footer_para(ft) -> Para:
+    return Para(f"填表人：{plain(ft.preparer)}    填报日期：{plain(ft.date)}    联系电话：{plain(ft.phone)}"
+                f"    单位负责人签字：{plain(ft.signature)}", style="footer")
+
+
+# ---- the three tables ----------------------------------------------------------------------------------
+
+THREE_PUBLIC_HEADERS = ("项目", "{y}年\n决算数", "{y}年\n预算数", "比预算\n增减数", "{p}年\n决算数", "比上年\n增减数", "增减%")
+
+
+def three_public_table(f: Facts) -> Table:
+    y, p = _y(f), _y(f, -1)
+    rows = [[h.format(y=y, p=p) for h in THREE_PUBLIC_HEADERS]]
+    for line, label in (("abroad", "因公出国经费"), ("car", "公务用车运行及购置"), ("reception", "公务接待费"),
+                        ("total", "合计")):
+        row = [label]
+        for col in ("actual", "budget", "diff_budget", "prev", "diff_prev"):
+            row.append(fmt_amount(f.get(f"sg_{line}_{col}")))
+        prev = f.get(f"sg_{line}_prev")
+        row.append(fmt_percent(f.get(f"sg_{line}_pct"), sign=False) if prev else "—")
+        rows.append(row)
+    return Table("three_public", rows, widths=[3.6] + [2.0] * 6)
+
+
+BASIC_LINES = (
+    ("bd_sg_total", "三公经费"),
+    ("bd_car", "1、公务用车购置和维护经费"),
+    ("bd_car_purchase", "其中：公车购置"),
+    ("bd_car_maintenance", "公车运行维护"),
+    ("bd_abroad", "2、出国经费"),
+    ("bd_reception", "3、公务接待"),
+)
+PUBLIC_LINES = (
+    ("bd_public_total", "公用经费"),
+    ("bd_public_office", "其中：办公费"),
+    ("bd_public_utilities_travel", "水费、电费、差旅费"),
+    ("bd_public_meetings_training", "会议费、培训费"),
+)
+
+
+def basic_table(form: Form, f: Facts) -> Table:
+    y, p = _y(f), _y(f, -1)
+    rows = [["财政供养人员情况（人）", "编制数", f"{y}年实际在职人数", "控制率"],
+            ["", _a(f, "staff_quota").replace(BLANK, ""), _a(f, "staff_actual").replace(BLANK, ""),
+             fmt_percent(f.get("staff_rate"))],
+            ["经费控制情况（万元）", f"{p}年决算数", f"{y}年预算数", f"{y}年决算数"]]
+
+    def amounts(key):
+        return [fmt_amount(f.get(f"{key}_{c}")) for c in ("prev", "budget", "actual")]
+
+    for key, label in BASIC_LINES:
+        rows.append([label, *amounts(key)])
+    rows.append(["项目支出：", *amounts("projects_total")])
+    for pr in f.projects:
+        rows.append([pr.raw_name.replace("\n", ""),
+                     *(fmt_amount(x.value) for x in (pr.prev, pr.budget, pr.actual))])
+    for key, label in PUBLIC_LINES:
+        rows.append([label, *amounts(key)])
+    rows.append(["政府采购金额", "——", *amounts("bd_procurement")[1:]])
+    rows.append(["部门基本支出预算调整", "——", *amounts("bd_basic_adjustment")[1:]])
+    rows.append(["厉行节约保障措施", plain(form.basic.frugality), "", ""])
+    n = len(rows) - 1
+    return Table("basic", rows, merges=[(n, 1, n, 3)], header_rows=0, widths=[8.0, 4.0, 4.0, 4.0])
+
+
+def building_table(form: Form, f: Facts) -> Table:
+    bu = form.basic.building
+    head = ["楼堂馆所控制情况" + (f"（{_y(f, -1)}年完工项目）" if f.year else ""),
+            "批复规模（㎡）", "实际规模（㎡）", "规模控制率", "预算投资（万元）", "实际投资（万元）", "投资概算控制率"]
+    vals = [""]
+    for v, pct in ((bu.approved_area, False), (bu.actual_area, False), (bu.area_rate, True),
+                   (bu.budget_investment, False), (bu.actual_investment, False), (bu.investment_rate, True)):
+        n = v.number if v.kind is Kind.NUMBER else None
+        vals.append((fmt_percent(n) if pct else fmt_amount(n)) if n is not None else plain(v))
+    return Table("building", [head, vals], widths=[5.0] + [2.6] * 6)
+
+
+def self_eval_table(form: Form, f: Facts) -> Table:
+    se = form.self_eval
+    rows: list[list[str]] = []
+    merges: list[tuple[int, int, int, int]] = []
+
+    def add(cells: list[str]) -> int:
+        rows.append((cells + [""] * 9)[:9])
+        return len(rows) - 1
+
+    r = add(["预算部门、单位名称", "", f.department])
+    merges += [(r, 0, r, 1), (r, 2, r, 8)]
+    top = add(["年度预算申请（万元）", "", "年初预算数", "全年预算数", "全年执行数", "分值", "执行率", "得分"])
+    add(["", "年度资金总额", fmt_amount(f.get("funds_initial")), fmt_amount(f.get("funds_budget")),
+         fmt_amount(f.get("funds_actual")), fmt_amount(f.get("funds_points")), fmt_percent(f.get("execution_rate")),
+         fmt_amount(f.get("execution_score"))])
+    r = add(["", "按收入性质分：", "", "", "按支出性质分："])
+    merges += [(r, 1, r, 3), (r, 4, r, 8)]
+    pairs = ((("其中：一般公共预算", "income_general"), ("其中：基本支出", "exp_basic")),
+             (("政府性基金拨款", "income_gov_fund"), ("项目支出", "exp_project")),
+             (("纳入专户管理的非税收入拨款", "income_special"), None),
+             (("其他资金", "income_other"), None))
+    for left, right in pairs:
+        cells = ["", left[0], fmt_amount(f.get(left[1])), ""]
+        cells += [right[0], fmt_amount(f.get(right[1]))] if right else ["", ""]
+        r = add(cells)
+        merges += [(r, 2, r, 3), (r, 5, r, 8)]
+    merges.append((top, 0, len(rows) - 1, 0))
+    r = add(["年度总体目标", "预期目标", "", "", "", "实际完成情况"])
+    merges += [(r, 1, r, 4), (r, 5, r, 8)]
+    r2 = add(["", plain(se.goal_expected), "", "", "", plain(se.goal_actual)])
+    merges += [(r2, 1, r2, 4), (r2, 5, r2, 8), (r, 0, r2, 0)]
+    head = add(["绩效指标", "一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "自评得分",
+                "偏差原因分析及改进措施"])
+    first = len(rows)
+    for ind in se.indicators:
+        add(["", plain(ind.level1).replace("\n", ""), plain(ind.level2).replace("\n", ""), plain(ind.name),
+             plain(ind.target), plain(ind.actual), fmt_amount(ind.points.num) if ind.points.num is not None
+             else plain(ind.points), fmt_amount(ind.score.num) if ind.score.num is not None else plain(ind.score),
+             plain(ind.reason)])
+    last = len(rows) - 1
+    if last >= first:
+        merges.append((head, 0, last, 0))
+        for col in (1, 2):  # 一级 / 二级 merged down over their rows, as on the form
+            start = first
+            for i in range(first + 1, last + 2):
+                if i > last or rows[i][col] != rows[start][col] or (col == 2 and rows[i][1] != rows[start][1]):
+                    if i - 1 > start and rows[start][col]:
+                        merges.append((start, col, i - 1, col))
+                    start = i
+    r = add(["总分", "", "", "", "", "", fmt_amount(f.get("points_total")), fmt_amount(f.get("total_score")), f.grade])
+    merges.append((r, 0, r, 5))
+    return Table("self_eval", rows, merges=merges, header_rows=0,
+                 widths=[1.4, 2.6, 2.6, 4.6, 2.2, 2.2, 2.0, 1.8, 4.6])
+
+
+# ---- rendering --------------------------------------------------------------------------------------------
+
+def _set_font(rpr_owner, name: str, size=None, bold=None) -> None:
+    """Latin and East Asian font names both, without the theme fonts that would override them."""
+    font = rpr_owner.font
+    font.name = name
+    if size is not None:
+        font.size = size
+    if bold is not None:
+        font.bold = bold
+    rpr = rpr_owner.element.get_or_add_rPr()
+    rfonts = rpr.find(qn("w:rFonts"))
+    if rfonts is None:
+        rfonts = OxmlElement("w:rFonts")
+        rpr.insert(0, rfonts)
+    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        rfonts.attrib.pop(qn(attr), None)
+    for attr in ("w:ascii", "w:hAnsi", "w:eastAsia"):
+        rfonts.set(qn(attr), name)
+
+
+def _setup(doc) -> None:
+    normal = doc.styles["Normal"]
+    _set_font(normal, FONT_BODY, SIZE_BODY)
+    pf = normal.paragraph_format
+    pf.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    pf.line_spacing = Pt(28)
+    pf.space_before = pf.space_after = Pt(0)
+    for style_name, font in (("Heading 1", FONT_H1), ("Heading 2", FONT_H2)):
+        st = doc.styles[style_name]
+        _set_font(st, font, SIZE_BODY, bold=False)
+        st.font.color.rgb = None
+        st.font.italic = False
+        st.paragraph_format.space_before = st.paragraph_format.space_after = Pt(0)
+        st.paragraph_format.first_line_indent = Pt(32)
+        st.paragraph_format.keep_with_next = True
+    cell_style = doc.styles.add_style(TABLE_STYLE, WD_STYLE_TYPE.PARAGRAPH)
+    cell_style.base_style = normal
+    _set_font(cell_style, FONT_TABLE, SIZE_TABLE)  # also sizes the mark of an empty cell
+    cell_style.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
+    cell_style.paragraph_format.first_line_indent = Pt(0)
+    _page(doc.sections[0], landscape=False)
+    _page_numbers(doc.sections[0])
+
+
+def _page(section, landscape: bool) -> None:
+    # A4; margins of official documents (GB/T 9704: 天头 37 mm, 订口 28 mm)
+    if landscape:
+        section.orientation = WD_ORIENT.LANDSCAPE
+        section.page_width, section.page_height = Cm(29.7), Cm(21.0)
+        section.top_margin = section.bottom_margin = Cm(2.0)
+        section.left_margin = section.right_margin = Cm(2.0)
+    else:
+        section.orientation = WD_ORIENT.PORTRAIT
+        section.page_width, section.page_height = Cm(21.0), Cm(29.7)
+        section.top_margin, section.bottom_margin = Cm(3.7), Cm(3.5)
+        section.left_margin, section.right_margin = Cm(2.8), Cm(2.6)
+
+
+def _page_numbers(section) -> None:
+    # python-docx has no field API: a PAGE field is the one small piece of XML written by hand
+    section.different_first_page_header_footer = True  # no number on the cover
+    p = section.footer.paragraphs[0]
+    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _set_font(p.add_run("— "), FONT_BODY, Pt(14))
+    fld = OxmlElement("w:fldSimple")
+    fld.set(qn("w:instr"), "PAGE")
+    holder = p.add_run("1")  # the field's shown value until the viewer updates it
+    _set_font(holder, FONT_BODY, Pt(14))
+    fld.append(holder._r)  # moves the run inside the field
+    p._p.append(fld)
+    _set_font(p.add_run(" —"), FONT_BODY, Pt(14))
+
+
+def _para(doc, block: Para) -> None:
+    st = block.style
+    if st == "h1":
+        p = doc.add_paragraph(style="Heading 1")
+        p.add_run(block.text)
+        return
+    if st == "h2":
+        p = doc.add_paragraph(style="Heading 2")
+        p.add_run(block.text)
+        return
+    p = doc.add_paragraph()
+    pf = p.paragraph_format
+    if st == "title":
+        p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        pf.line_spacing = Pt(40)
+        _set_font(p.add_run(block.text), FONT_TITLE, SIZE_TITLE, bold=True)
+    elif st == "center":
+        p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        p.add_run(block.text)
+    elif st == "caption":
+        p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        _set_font(p.add_run(block.text), FONT_H1, SIZE_CAPTION)
+    elif st == "footer":
+        _set_font(p.add_run(block.text), FONT_TABLE, Pt(12))
+    else:
+        pf.first_line_indent = Pt(32)  # two characters of 三号
+        if block.lead:
+            p.add_run(block.lead).bold = True
+        p.add_run(block.text)
+
+
+def _table(doc, block: Table) -> None:
+    nrows, ncols = len(block.rows), max(len(r) for r in block.rows)
+    t = doc.add_table(rows=nrows, cols=ncols)
+    t.style = "Table Grid"
+    t.alignment = WD_TABLE_ALIGNMENT.CENTER
+    if block.widths:
+        t.autofit = False
+        for c, w in enumerate(block.widths[:ncols]):
+            t.columns[c].width = Cm(w)  # the grid LibreOffice lays out by
+    # the style id set on the paragraph's properties: Paragraph.style rescans every style per call
+    style_id = doc.styles[TABLE_STYLE].style_id
+    merged = {}
+    rows = t.rows
+    for r0, c0, r1, c1 in block.merges:  # a row's cells, not t.cell(), which rescans the whole table
+        rows[r0].cells[c0].merge(rows[r1].cells[c1])
+        for r in range(r0, r1 + 1):
+            for c in range(c0, c1 + 1):
+                merged[(r, c)] = (r0, c0)
+    for r, (row, texts) in enumerate(zip(rows, block.rows)):
+        cells = row.cells  # one scan per row; a merged cell repeats over its span
+        for c, text in enumerate(texts):
+            cell = cells[c]
+            if block.widths and c < len(block.widths) and merged.get((r, c), (r, c)) == (r, c):
+                cell.width = Cm(block.widths[c])
+            if merged.get((r, c), (r, c)) != (r, c):
+                continue  # covered by a merge: its text is the top-left cell's
+            p = cell.paragraphs[0]
+            p._p.get_or_add_pPr().style = style_id
+            p.alignment = _align(text, r, c, block.header_rows)
+            lines = text.split("\n")
+            for i, line in enumerate(lines):
+                run = p.add_run(line)
+                if r < block.header_rows:
+                    run.bold = True
+                if i < len(lines) - 1:
+                    run.add_break(WD_BREAK.LINE)
+
+
+def _align(text: str, r: int, c: int, header_rows: int):
+    if r < header_rows:
+        return WD_ALIGN_PARAGRAPH.CENTER
+    if c > 0 and re.fullmatch(r"-?[\d,]+(\.\d+)?%?", text):
+        return WD_ALIGN_PARAGRAPH.RIGHT  # amounts line up on the right
+    if c == 0 or len(text) > 12:
+        return WD_ALIGN_PARAGRAPH.LEFT
+    return WD_ALIGN_PARAGRAPH.CENTER
+
+
+def render(blocks: list, dest: str) -> str:
+    doc = Document()
+    _setup(doc)
+    for block in blocks:
+        if isinstance(block, Para):
+            _para(doc, block)
+        elif isinstance(block, Table):
+            _table(doc, block)
+        elif block.kind == "landscape":
+            sec = doc.add_section(WD_SECTION.NEW_PAGE)
+            sec.different_first_page_header_footer = False  # numbered on, as the pages before
+            _page(sec, landscape=True)
+        else:
+            doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+    doc.core_properties.title = "整体支出绩效自评报告"
+    doc.save(dest)
+    return dest
+
+
+def build_report(form: Form, dest: str, *, pdf: bool = False) -> str:
+    """Write the report to ``dest`` (.docx) and return its path; with pdf=True also export a PDF
+    beside it (same name, .pdf) through headless LibreOffice and return the PDF's path."""
+    dest = os.fspath(dest)
+    if not dest.lower().endswith(".docx"):
+        raise ReportError(f"{dest}：报告文件名应以 .docx 结尾")
+    if os.path.abspath(dest) == os.path.abspath(form.source or ""):
+        raise ReportError(f"{dest}：报告不能覆盖工作簿本身")
+    os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
+    render(outline(form), dest)
+    return to_pdf([dest])[0] if pdf else dest
+
+
+def to_pdf(docx_paths: list[str], *, timeout: float = 180) -> list[str]:
+    """Convert .docx files to PDF beside them in ONE LibreOffice call with a throwaway profile."""
+    from ..recalc import find_soffice  # owner A's locator: PERFEVAL_SOFFICE or the usual places
+
+    soffice = find_soffice()
+    if soffice is None:
+        raise ReportError("未找到 LibreOffice（soffice），无法导出 PDF：请安装 LibreOffice，或用环境变量 "
+                          "PERFEVAL_SOFFICE 指定其路径")
+    with tempfile.TemporaryDirectory(prefix="perfeval-pdf-") as tmp:
+        profile, out = os.path.join(tmp, "profile"), os.path.join(tmp, "out")
+        os.makedirs(out)
+        inputs = []
+        for i, src in enumerate(docx_paths):  # ASCII names: soffice mishandles some non-ASCII paths
+            p = os.path.join(tmp, f"r{i}.docx")
+            shutil.copyfile(src, p)
+            inputs.append(p)
+        cmd = [soffice, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
+               "--convert-to", "pdf", "--outdir", out, *inputs]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise ReportError(f"LibreOffice 导出 PDF 超时（{timeout:.0f} 秒）") from None
+        results = []
+        for i, src in enumerate(docx_paths):
+            made = os.path.join(out, f"r{i}.pdf")
+            if not os.path.isfile(made):
+                raise ReportError(f"{src}：LibreOffice 未能导出 PDF（{(proc.stderr or proc.stdout).strip()[:200]}）")
+            dest = os.path.splitext(src)[0] + ".pdf"
+            shutil.move(made, dest)
+            results.append(dest)
+        return results
