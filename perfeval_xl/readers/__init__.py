@@ -1,0 +1,270 @@
+"""Readers: a workbook file (or a live book, through a Grid) -> the form model. Readers never judge.
+
+read_workbook(path, fast=False)
+    fast=False: openpyxl; formulas and cached values both visible (Form.formulas_known=True).
+                .xls and .ods, which openpyxl cannot open, are read with python-calamine.
+    fast=True:  python-calamine, values only; one read of the file's bytes, the defined names
+                taken from xl/workbook.xml in the same zip.
+Both use our template's defined names (pe_*) when present, otherwise the labels (anchors).
+form_from_grid(grid, names, source, reader) does the mapping for any source (xlwings too).
+"""
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from functools import lru_cache
+from html import unescape
+
+from .. import layout as L
+from ..errors import ReadError
+from ..model import Form
+from ..safety import preflight
+from .grid import Grid
+
+__all__ = ["read_workbook", "form_from_grid", "read_grid", "Grid", "MAX_ROWS"]
+
+MAX_ROWS = 5000  # the form has ~100 rows; more is not this form, and must not cost memory
+_CFB = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE compound file: .xls, or an encrypted .xlsx
+_ENCRYPTED_STREAM = "EncryptionInfo".encode("utf-16-le")
+_ENCRYPTED = "文件已加密，请取消密码后再提交"
+
+
+def form_from_grid(grid: Grid, names: dict[str, tuple[str, str]] | None, source: str, reader: str) -> Form:
+    """Map what a reader saw to the form model.
+
+    names: defined names -> (sheet, address) as the workbook holds them now, e.g.
+    {"pe_funds_budget": ("绩效自评表", "$D$4"), "pe_template_version": ("", '"1"')}; a constant
+    name has an empty sheet. With our pe_* names the fields are read by name; otherwise by labels.
+    Raises ReadError when no table of the form can be found.
+    """
+    from .anchors import map_anchors
+    from .mapping import settings_pairs
+    from .names import is_template, map_names
+
+    if reader == "xlwings":  # a live book: Excel has computed every formula
+        grid.results_current = True
+    form = Form(source=source, reader=reader, formulas_known=grid.formulas_known)
+    if is_template(names):
+        map_names(grid, names, form)
+    else:
+        map_anchors(grid, form)
+    sname, pairs = settings_pairs(grid)
+    if sname is not None:
+        form.sheet_names[L.SHEET_SETTINGS] = sname
+        form.settings_overrides = pairs
+    return form
+
+
+def read_workbook(path: str, *, fast: bool = False) -> Form:
+    """Read a workbook into the form model. Raises ReadError with a Chinese reason."""
+    fmt = preflight(path)
+    grid, names, reader = read_grid(path, fast=fast, fmt=fmt)
+    try:
+        return form_from_grid(grid, names, path, reader)
+    except ReadError:
+        raise
+    except Exception as e:  # a mapping bug must not read as a crash of the batch
+        raise ReadError(path, f"读取表格内容时出错（{type(e).__name__}: {e}）") from e
+
+
+def read_grid(path: str, *, fast: bool = False, fmt: str | None = None):
+    """(Grid, names, reader label) for a file; the raw layer under read_workbook."""
+    fmt = fmt or preflight(path)
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as e:
+        raise ReadError(path, f"无法打开文件（{e.strerror or e}）") from e
+    kind = _sniff(path, data, fmt)
+    try:
+        if kind in ("xlsx", "xlsm") and not fast:
+            grid, names = _grid_openpyxl(data)
+            return grid, names, "names" if _has_pe(names) else "anchors"
+        names = _names_from_zip(data) if kind in ("xlsx", "xlsm") else None
+        grid = _grid_calamine(data, names)
+        return grid, names, "calamine"
+    except ReadError:
+        raise
+    except Exception as e:
+        raise ReadError(path, _reason(e)) from e
+
+
+def _has_pe(names) -> bool:
+    return bool(names) and any(k.startswith(L.NAME_PREFIX) for k in names)
+
+
+def _sniff(path: str, data: bytes, fmt: str) -> str:
+    """What the bytes are, whatever the extension says."""
+    if not data:
+        raise ReadError(path, "文件为空（0 字节），不是 Excel 工作簿")
+    if data[:8] == _CFB:
+        if _ENCRYPTED_STREAM in data[:65536] or _ENCRYPTED_STREAM in data[-65536:]:
+            raise ReadError(path, _ENCRYPTED)
+        return "xls"
+    if data[:4] == b"PK\x03\x04":
+        if fmt == "xls":
+            return "xlsx"  # a new-format workbook named .xls
+        return fmt
+    raise ReadError(path, f"不是 Excel 工作簿（文件内容不是 {fmt} 格式，可能是改了扩展名的其他文件）")
+
+
+def _reason(e: Exception) -> str:
+    name = type(e).__name__
+    if name == "PasswordError" or "password" in str(e).lower() or "encrypt" in str(e).lower():
+        return _ENCRYPTED
+    if isinstance(e, zipfile.BadZipFile):
+        return "文件已损坏（压缩包结构无效），请用 Excel 打开后另存为 .xlsx 再提交"
+    if isinstance(e, KeyError):
+        return f"文件已损坏或不是有效的 Excel 工作簿（缺少部件 {e}）"
+    if "Entities" in name or "DTD" in name or "Forbidden" in name:
+        return "文件包含不安全的 XML 内容（实体或 DTD），拒绝读取"
+    if isinstance(e, MemoryError):
+        return "文件内容过大，无法读取"
+    return f"文件已损坏或不是有效的 Excel 工作簿（{name}: {str(e)[:120]}）"
+
+
+# ---- defined names ----------------------------------------------------------------------
+_DN = re.compile(r'<(?:\w+:)?definedName\b([^>]*?)\bname="([^"]*)"([^>]*)>([^<]*)<')
+
+
+def _split_ref(text: str) -> tuple[str, str]:
+    """"'三公经费情况表'!$B$2:$D$2" -> (sheet, "$B$2:$D$2"); a constant -> ("", text)."""
+    t = text.strip().lstrip("=")
+    first = t.split(",")[0] if "!" in t else t  # multi-area: the first area
+    if "!" not in first:
+        return "", t
+    sheet, _, ref = first.rpartition("!")
+    if len(sheet) >= 2 and sheet[0] == sheet[-1] == "'":
+        sheet = sheet[1:-1].replace("''", "'")
+    return sheet, ref
+
+
+def _names_from_zip(data: bytes) -> dict[str, tuple[str, str]]:
+    """Our defined names (pe_*) from xl/workbook.xml: a regex over one small part, no XML parser,
+    so no entity expansion. Sheet-scoped twins lose to the workbook scope."""
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        try:
+            info = z.getinfo("xl/workbook.xml")
+        except KeyError:
+            return {}
+        if info.file_size > 5_000_000:
+            return {}
+        xml = z.read(info)
+    return dict(_parse_names(xml)) if L.NAME_PREFIX.encode() in xml else {}
+
+
+@lru_cache(maxsize=64)
+def _parse_names(xml: bytes) -> dict[str, tuple[str, str]]:
+    # Files made from one template share this part byte for byte: parse it once per process.
+    out: dict[str, tuple[str, str]] = {}
+    for before, name, after, body in _DN.findall(xml.decode("utf-8", "replace")):
+        if not name.startswith(L.NAME_PREFIX):
+            continue  # print areas and the workbook's own names
+        if "&" in body:
+            body = unescape(body)
+        if ("localSheetId=" in before or "localSheetId=" in after) and name in out:
+            continue
+        out.setdefault(name, _split_ref(body))
+    return out
+
+
+# ---- python-calamine ---------------------------------------------------------------------
+def _grid_calamine(data: bytes, names) -> Grid:
+    from python_calamine import CalamineWorkbook
+
+    wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    try:
+        wanted = None
+        if _has_pe(names):  # template: only the sheets the names point at, plus 设置
+            wanted = {s for s, _ in names.values() if s}
+        grid = Grid(formulas_known=False, formats_known=False)
+        for meta in wb.sheets_metadata:
+            if str(meta.typ) not in ("SheetTypeEnum.WorkSheet", "WorkSheet") and "WorkSheet" not in str(meta.typ):
+                continue
+            name = meta.name
+            if wanted is not None and name not in wanted and name.strip() != L.SHEET_SETTINGS:
+                continue  # template: the names say where everything is
+            sh = wb.get_sheet_by_name(name)
+            rows = sh.to_python(skip_empty_area=False, nrows=MAX_ROWS)  # rows[0][0] is A1
+            sg = grid.add_sheet(name, rows)
+            sg.merge_loader = _merges_of(sh)  # read only when asked (the names path never asks)
+        return grid
+    finally:
+        try:
+            wb.close()
+        except Exception:
+            pass
+
+
+def _merges_of(sh):
+    def load():
+        out = []
+        try:
+            for (r1, c1), (r2, c2) in sh.merged_cell_ranges or ():
+                out.append((r1 + 1, c1 + 1, r2 + 1, c2 + 1))
+        except Exception:
+            pass  # formats without merge information
+        return out
+
+    return load
+
+
+# ---- openpyxl ----------------------------------------------------------------------------
+def _grid_openpyxl(data: bytes):
+    import openpyxl
+
+    wb = openpyxl.load_workbook(io.BytesIO(data), data_only=False, keep_links=False, rich_text=False)
+    cached = openpyxl.load_workbook(io.BytesIO(data), data_only=True, read_only=True, keep_links=False)
+    try:
+        names: dict[str, tuple[str, str]] = {}
+        for name, dn in wb.defined_names.items():
+            names[name] = _dn_target(dn)
+        for ws in wb.worksheets:
+            for name, dn in ws.defined_names.items():
+                names.setdefault(name, _dn_target(dn))
+        grid = Grid(formulas_known=True, formats_known=True)
+        for ws in wb.worksheets:
+            max_row = min(ws.max_row, MAX_ROWS)
+            max_col = min(ws.max_column, 200)
+            rows = [[None] * max_col for _ in range(max_row)]
+            formulas: dict[tuple[int, int], str] = {}
+            formats: dict[tuple[int, int], str] = {}
+            for (r, c), cell in ws._cells.items():  # only cells that exist; faster than iter_rows
+                if r > max_row or c > max_col:
+                    continue
+                v = cell.value
+                if cell.data_type == "f":
+                    formulas[(r, c)] = v if isinstance(v, str) else getattr(v, "text", None) or str(v)
+                    v = None  # the cached value is filled below
+                rows[r - 1][c - 1] = v
+                fmt = cell.number_format
+                if fmt != "General":
+                    formats[(r, c)] = fmt
+            blank_results: set[tuple[int, int]] = set()
+            if formulas:
+                cws = cached[ws.title]
+                for r, cells in enumerate(cws.iter_rows(min_row=1, max_row=max_row, max_col=max_col), start=1):
+                    for c, cell in enumerate(cells, start=1):
+                        if (r, c) in formulas:
+                            v = cell.value
+                            rows[r - 1][c - 1] = v
+                            if v is None and cell.data_type == "str":
+                                blank_results.add((r, c))  # a cached "" (IF(...,"",...)), not a missing value
+            merged = [(m.min_row, m.min_col, m.max_row, m.max_col) for m in ws.merged_cells.ranges]
+            sg = grid.add_sheet(ws.title, rows, merged, formulas, formats)
+            sg.blank_results = blank_results
+        return grid, names
+    finally:
+        cached.close()
+
+
+def _dn_target(dn) -> tuple[str, str]:
+    try:
+        dests = list(dn.destinations)
+    except Exception:
+        dests = []
+    if dests:
+        sheet, ref = dests[0]
+        return sheet, ref
+    return _split_ref(dn.attr_text or "")
