@@ -1,0 +1,377 @@
+"""The openpyxl applier of the marks plan: a marked COPY of a workbook, never the original.
+
+annotate(src, report, dest=None, *, in_place=False, backup=True) -> str (the path written)
+
+- dest defaults to "<name>_已校验<ext>" beside src; the source bytes are never touched unless
+  in_place, and then a backup "<name>_备份_<YYYYmmdd-HHMMSS><ext>" is written first.
+- Each flagged cell gets a fill by severity and a note; "校验结果" goes in front with hyperlinks;
+  the hidden "校验标记" ledger records each marked cell's own fill and note, so that the next
+  run restores them before marking again (see marks.py for the protocol).
+- .xlsm stays macro-enabled (keep_vba=True; the extension follows). .xls/.ods cannot be opened
+  by openpyxl: they are converted to an .xlsx copy with LibreOffice when it is installed, and the
+  result sheet says so; otherwise a ReadError explains what to do.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from datetime import datetime
+
+from ..errors import ReadError
+from ..findings import Report
+from ..marks import (
+    FONT_COLOR, LEDGER_SHEET, NOTE_AUTHOR, RESULT_SHEET, LedgerEntry, MarkPlan, compose_note,
+    is_mark_fill, is_our_note, ledger_rows, link_sheet, needs_text_guard, original_from_note, parse_ledger, plan_marks,
+)
+from ..safety import preflight
+
+ANNOTATED_SUFFIX = "_已校验"
+BACKUP_INFIX = "_备份_"
+CONVERT_TIMEOUT = 120  # seconds for one LibreOffice conversion of an .xls/.ods
+
+
+def default_dest(src: str, fmt: str | None = None) -> str:
+    stem, ext = os.path.splitext(src)
+    return stem + ANNOTATED_SUFFIX + _ext_for(fmt, ext)
+
+
+def backup_path(src: str) -> str:
+    """<name>_备份_<YYYYmmdd-HHMMSS><ext>; never an existing file (two runs in one second keep both)."""
+    stem, ext = os.path.splitext(src)
+    base = f"{stem}{BACKUP_INFIX}{datetime.now():%Y%m%d-%H%M%S}"
+    path, n = base + ext, 1
+    while os.path.exists(path):
+        n += 1
+        path = f"{base}-{n}{ext}"
+    return path
+
+
+def _ext_for(fmt: str | None, ext: str) -> str:
+    if fmt == "xlsm":
+        return ".xlsm"
+    if fmt in ("xlsx", "xls", "ods") or ext.lower() in (".xls", ".ods", ".xlsx", ""):
+        return ".xlsx"  # openpyxl writes OOXML only
+    return ext
+
+
+def annotate(src: str, report: Report, dest: str | None = None, *, in_place: bool = False,
+             backup: bool = True, plan: MarkPlan | None = None) -> str:
+    src = os.fspath(src)
+    fmt = preflight(src)
+    converted_from = None
+    workdir = None
+    load_path = src
+    if fmt in ("xls", "ods"):
+        workdir = tempfile.mkdtemp(prefix="perfeval_conv_")
+        load_path = _convert_to_xlsx(src, fmt, workdir)
+        converted_from = fmt
+    try:
+        if in_place:
+            if converted_from:
+                # openpyxl cannot write .xls/.ods: the marked workbook goes beside it as .xlsx
+                target = os.path.splitext(src)[0] + ".xlsx"
+                if os.path.exists(target):
+                    target = default_dest(src, fmt)
+            else:
+                target = src
+        else:
+            target = os.fspath(dest) if dest else default_dest(src, fmt)
+            want = _ext_for(fmt, os.path.splitext(target)[1])
+            if os.path.splitext(target)[1].lower() != want:
+                target = os.path.splitext(target)[0] + want  # .xlsm stays .xlsm, conversions become .xlsx
+            if os.path.exists(target) and os.path.samefile(target, src):
+                raise ValueError(f"{src}：输出文件与原文件相同；如需直接在原文件上标注，请使用 in_place=True")
+        if os.path.dirname(target):
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+        if in_place and target == src and backup:
+            shutil.copy2(src, backup_path(src))
+        plan = plan or plan_marks(report, generated=f"{datetime.now():%Y-%m-%d %H:%M}")
+        wb = _load(load_path, fmt)
+        apply_plan(wb, plan, note=_conversion_note(src, converted_from))
+        _atomic_save(wb, target)
+        return target
+    finally:
+        if workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _load(path: str, fmt: str):
+    import openpyxl
+
+    try:
+        # a file object: openpyxl would refuse a real .xlsx that is merely named .xls
+        with open(path, "rb") as fh:
+            return openpyxl.load_workbook(fh, keep_vba=(fmt == "xlsm"), keep_links=True, rich_text=True)
+    except Exception as e:  # openpyxl raises many kinds on malformed parts
+        raise ReadError(path, f"无法用 openpyxl 打开以写入标注（{type(e).__name__}: {e}）") from None
+
+
+def _atomic_save(wb, target: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=".perfeval_", suffix=os.path.splitext(target)[1],
+                               dir=os.path.dirname(target) or ".")
+    os.close(fd)
+    try:
+        wb.save(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _conversion_note(src: str, fmt: str | None) -> str | None:
+    if not fmt:
+        return None
+    return (f"原文件 {os.path.basename(src)} 为 .{fmt} 格式，无法直接写入标注，"
+            "已用 LibreOffice 另存为 .xlsx 后标注；原文件未改动")
+
+
+def _convert_to_xlsx(src: str, fmt: str, workdir: str) -> str:
+    from ..recalc import find_soffice
+
+    soffice = find_soffice()
+    if not soffice:
+        raise ReadError(src, f".{fmt} 文件无法直接写入标注，且未找到 LibreOffice 进行转换；"
+                             "请用 Excel 另存为 .xlsx 后再标注（校验结果仍见汇总表）")
+    # a copy with an ASCII name: LibreOffice derives the output name from the input name
+    inp = os.path.join(workdir, f"in.{fmt}")
+    shutil.copyfile(src, inp)
+    profile = os.path.join(workdir, "profile")
+    cmd = [soffice, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
+           "--convert-to", "xlsx", "--outdir", workdir, inp]
+    try:
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=CONVERT_TIMEOUT,
+                       check=False)
+    except subprocess.TimeoutExpired:
+        raise ReadError(src, f"LibreOffice 转换 .{fmt} 超时（{CONVERT_TIMEOUT} 秒），无法标注") from None
+    out = os.path.join(workdir, "in.xlsx")
+    if not os.path.isfile(out):
+        raise ReadError(src, f"LibreOffice 未能把 .{fmt} 转换为 .xlsx，无法标注；请用 Excel 另存为 .xlsx 后再标注")
+    return out
+
+
+# ---- colours ---------------------------------------------------------------------------------
+
+def color_spec(color) -> str:
+    """openpyxl Color -> "rgb:FF..." | "theme:n:tint" | "indexed:n" | ""."""
+    if color is None:
+        return ""
+    t = getattr(color, "type", None)
+    if t == "rgb" and isinstance(color.rgb, str):
+        return f"rgb:{color.rgb}"
+    if t == "theme":
+        return f"theme:{color.theme}:{color.tint or 0}"
+    if t == "indexed":
+        return f"indexed:{color.indexed}"
+    if t == "auto":
+        return "auto"
+    return ""
+
+
+def color_from_spec(spec: str):
+    from openpyxl.styles.colors import Color
+
+    if not spec:
+        return None
+    kind, _, rest = spec.partition(":")
+    if kind == "rgb":
+        return Color(rgb=rest)
+    if kind == "theme":
+        n, _, tint = rest.partition(":")
+        return Color(theme=int(n), tint=float(tint or 0))
+    if kind == "indexed":
+        return Color(indexed=int(rest))
+    if kind == "auto":
+        return Color(auto=True)
+    return None
+
+
+def _fill_of(cell) -> tuple[str, str, str]:
+    f = cell.fill
+    pattern = getattr(f, "patternType", None) or ""
+    if not pattern:
+        return "", "", ""
+    return pattern, color_spec(f.fgColor), color_spec(f.bgColor)
+
+
+def _restore_fill(cell, e: LedgerEntry) -> None:
+    from openpyxl.styles import PatternFill
+
+    if not e.pattern:
+        cell.fill = PatternFill(fill_type=None)
+        return
+    kw = {"fill_type": e.pattern}
+    fg, bg = color_from_spec(e.fg), color_from_spec(e.bg)
+    if fg is not None:
+        kw["fgColor"] = fg
+    if bg is not None:
+        kw["bgColor"] = bg
+    cell.fill = PatternFill(**kw)
+
+
+def _comment(text: str, author: str):
+    from openpyxl.comments import Comment
+
+    c = Comment(text, author or NOTE_AUTHOR)
+    lines = text.count("\n") + 1 + len(text) // 40
+    c.width = 360
+    c.height = min(600, 20 + 16 * lines)
+    return c
+
+
+# ---- applying the plan -----------------------------------------------------------------------
+
+def _anchor(ws, coord: str):
+    """The cell that carries a merged range's look: its top-left."""
+    for rng in ws.merged_cells.ranges:
+        if coord in rng:
+            return ws.cell(rng.min_row, rng.min_col)
+    return ws[coord]
+
+
+def clear_marks(wb) -> int:
+    """Undo a previous run: restore cells listed in the ledger, drop our notes, sheets. Returns cells restored."""
+    restored = 0
+    if LEDGER_SHEET in wb.sheetnames:
+        entries = parse_ledger(wb[LEDGER_SHEET].iter_rows(values_only=True))
+        for e in entries:
+            if e.sheet not in wb.sheetnames or e.sheet in (LEDGER_SHEET, RESULT_SHEET):
+                continue
+            ws = wb[e.sheet]
+            if not hasattr(ws, "merged_cells"):
+                continue
+            cell = _anchor(ws, e.cell)
+            pattern, fg, _ = _fill_of(cell)
+            if is_mark_fill(pattern, fg):  # untouched since we marked it
+                _restore_fill(cell, e)
+            if cell.comment is None or is_our_note(cell.comment.text):
+                cell.comment = _comment(e.note, e.note_author) if e.note else None
+            restored += 1
+    for name in (RESULT_SHEET, LEDGER_SHEET):
+        if name in wb.sheetnames:
+            del wb[name]
+    # notes of ours the ledger does not know (ledger deleted by hand, cells copied)
+    for ws in wb.worksheets:
+        for cell in list(ws._cells.values()):
+            if cell.comment is not None and is_our_note(cell.comment.text):
+                own = original_from_note(cell.comment.text)
+                cell.comment = _comment(own, "") if own else None
+    return restored
+
+
+def apply_plan(wb, plan: MarkPlan, note: str | None = None) -> dict:
+    """Mark an openpyxl workbook in memory following the plan; returns counts."""
+    from openpyxl.styles import PatternFill
+
+    restored = clear_marks(wb)
+    entries: list[LedgerEntry] = []
+    placed = skipped = 0
+    for mark in plan.marks:
+        if mark.sheet not in wb.sheetnames or not hasattr(wb[mark.sheet], "merged_cells"):
+            skipped += 1
+            continue
+        ws = wb[mark.sheet]
+        cell = _anchor(ws, mark.cell)
+        pattern, fg, bg = _fill_of(cell)
+        own_note = cell.comment.text if cell.comment is not None else ""
+        own_author = cell.comment.author if cell.comment is not None else ""
+        entries.append(LedgerEntry(mark.sheet, cell.coordinate, pattern, fg, bg, own_note or "", own_author or ""))
+        cell.fill = PatternFill(fill_type="solid", fgColor=mark.fill, bgColor=mark.fill)
+        cell.comment = _comment(compose_note(mark, own_note or ""), NOTE_AUTHOR)
+        placed += 1
+    _write_result(wb, plan, note)
+    _write_ledger(wb, entries)
+    return {"placed": placed, "skipped": skipped, "restored": restored}
+
+
+def _put(ws, row: int, col: int, value, fmt: str = ""):
+    cell = ws.cell(row, col)
+    cell.value = value
+    if needs_text_guard(value):  # text from a submitted file must never become a formula
+        cell.data_type = "s"
+        cell.quotePrefix = True
+    if fmt:
+        cell.number_format = fmt
+    return cell
+
+
+def _write_result(wb, plan: MarkPlan, note: str | None) -> None:
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.hyperlink import Hyperlink
+
+    res = plan.result
+    ws = wb.create_sheet(res.name, 0)
+    for i, w in enumerate(res.widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = w
+    bold = Font(bold=True)
+    head_fill = PatternFill(fill_type="solid", fgColor="FFD9D9D9")
+    wrap = Alignment(wrap_text=True, vertical="top")
+    lines = list(res.lines)
+    header_row = res.header_row
+    if note:
+        lines.insert(1, type(lines[0])(("说明", note), "meta"))
+        header_row += 1
+    for r, line in enumerate(lines, start=1):
+        for c, value in enumerate(line.values, start=1):
+            fmt = line.formats[c - 1] if c - 1 < len(line.formats) else ""
+            cell = _put(ws, r, c, value, fmt)
+            if line.role == "title":
+                cell.font = Font(bold=True, size=14)
+            elif line.role == "header":
+                cell.font, cell.fill = bold, head_fill
+            elif line.role == "meta" and c == 1:
+                cell.font = bold
+            elif line.role == "error":
+                cell.font = Font(bold=True, color=FONT_COLOR[line.severity])
+            elif line.role == "finding":
+                cell.alignment = wrap
+                if c == 2 and line.severity is not None:
+                    cell.font = Font(bold=True, color=FONT_COLOR[line.severity])
+        if line.link and line.link_col is not None and link_sheet(line.link) in wb.sheetnames:
+            cell = ws.cell(r, line.link_col + 1)
+            cell.hyperlink = Hyperlink(ref=cell.coordinate, location=line.link.lstrip("#"),
+                                       display=str(cell.value or ""))
+            cell.font = Font(color="FF0563C1", underline="single")
+    ws.freeze_panes = ws.cell(header_row + 1, 1)
+    for other in wb.worksheets:
+        other.sheet_view.tabSelected = False
+    ws.sheet_view.tabSelected = True
+    wb.active = 0
+
+
+def _write_ledger(wb, entries: list[LedgerEntry]) -> None:
+    ws = wb.create_sheet(LEDGER_SHEET)
+    for r, row in enumerate(ledger_rows(entries), start=1):
+        for c, value in enumerate(row, start=1):
+            if value != "":
+                cell = ws.cell(r, c)
+                cell.value = value
+                cell.data_type = "s"  # colour specs and notes are text, always
+    ws.sheet_state = "hidden"
+
+
+def annotate_many(pairs, outdir: str | None = None, *, inputs=(), in_place: bool = False,
+                  backup: bool = True) -> list[tuple[str, str | None, str | None]]:
+    """Annotate (src, report) pairs; with outdir each copy mirrors src's place below `inputs`
+    (the folders given to collect) as batch.annotate_dest does.
+
+    Returns (src, written path or None, Chinese reason when not written). Never stops on one bad file.
+    """
+    from ..batch import annotate_dest
+
+    out = []
+    for src, report in pairs:
+        if report.error:
+            out.append((src, None, f"未标注：{report.error}"))
+            continue
+        try:
+            dest = annotate_dest(src, inputs, outdir) if outdir and not in_place else None
+            out.append((src, annotate(src, report, dest, in_place=in_place, backup=backup), None))
+        except ReadError as e:
+            out.append((src, None, f"未标注：{e.reason}"))
+        except Exception as e:  # one odd workbook must not stop the batch
+            out.append((src, None, f"未标注：写入时出错（{type(e).__name__}: {e}）"))
+    return out
