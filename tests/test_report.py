@@ -144,7 +144,8 @@ def test_the_three_tables_agree_with_the_workbook_cell_by_cell(doc, seed_example
         for text, col in zip(rows[label], ("actual", "budget", "diff_budget", "prev", "diff_prev", "pct")):
             assert _same(text, val(f"sg_{line}_{col}"), pct=col == "pct"), (label, col, text)
             checked += 1
-    assert checked == 24 and rows["合计"][0] == "143.61" and rows["因公出国经费"][5] == "-88.11"
+    # as the template shows them (0.00 / 0.00%): the seed's "-88.11" without its % sign was the defect
+    assert checked == 24 and rows["合计"][0] == "143.61" and rows["因公出国经费"][5] == "-88.11%"
 
     # (b) 基础数据表: fixed lines, then every project line in order
     cells = [[c.text for c in r.cells] for r in t_basic.rows]
@@ -174,7 +175,7 @@ def test_the_three_tables_agree_with_the_workbook_cell_by_cell(doc, seed_example
             assert _same(text, ws[f"{pl.columns[col]}{r}"].value), (name, col, text)
         n += 1
     assert n == 17 and cells[start + 15][0] == "16、金融支出"
-    assert t_building.rows[0].cells[1].text == "批复规模（㎡）"
+    assert t_building.rows[0].cells[1].text == "批复规模\n（㎡）"  # broken as the seed breaks it
 
     # (c) 绩效自评表: 年度资金总额, every indicator, 总分
     self_rows = [[c.text for c in r.cells] for r in t_self.rows]
@@ -182,7 +183,7 @@ def test_the_three_tables_agree_with_the_workbook_cell_by_cell(doc, seed_example
     for text, key, pct in zip(funds[2:8], ("funds_initial", "funds_budget", "funds_actual", "funds_points",
                                            "execution_rate", "execution_score"), (0, 0, 0, 0, 1, 0)):
         assert _same(text, val(key), pct=bool(pct)), (key, text)
-    assert funds[6] == "95.96%" and funds[7] == "9.6"
+    assert funds[6] == "95.96%" and funds[7] == "9.60"  # the template's 0.00 (was "9.6")
     il = lay.lists["indicators"]
     ws = wb[il.sheet]
     head = next(i for i, r in enumerate(self_rows) if r[3] == "三级指标")
@@ -196,7 +197,7 @@ def test_the_three_tables_agree_with_the_workbook_cell_by_cell(doc, seed_example
             assert _same(text, v if not isinstance(v, str) or v.strip(" \u3000") else None), (r, col, text)
     total = next(r for r in self_rows if r[0] == "总分")
     assert _same(total[6], val("points_total")) and _same(total[7], val("total_score"))
-    assert total[7] == "99.2" and total[8] == "优"
+    assert total[7] == "99.20" and total[8] == "优"
 
 
 def test_chinese_official_typography(doc):
@@ -269,13 +270,117 @@ def _need_soffice():
         pytest.skip("LibreOffice (soffice) is not installed")
 
 
-def test_pdf_export_through_libreoffice(seed_form, tmp_path):
+@pytest.fixture(scope="module")
+def built_pdf(seed_form, tmp_path_factory):
+    """The seed's report exported once through LibreOffice (shared by the PDF tests)."""
     _need_soffice()
-    pdf = build_report(seed_form, str(tmp_path / "自评报告.docx"), pdf=True)
-    assert pdf == str(tmp_path / "自评报告.pdf") and os.path.isfile(str(tmp_path / "自评报告.docx"))
-    data = open(pdf, "rb").read()
+    folder = tmp_path_factory.mktemp("pdf")
+    pdf = build_report(seed_form, str(folder / "自评报告.docx"), pdf=True)
+    assert pdf == str(folder / "自评报告.pdf") and os.path.isfile(str(folder / "自评报告.docx"))
+    return pdf
+
+
+def _pdf_pages(pdf: str) -> list[str]:
+    """The text of each page of a PDF (pdftotext, layout kept)."""
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    out = subprocess.run(["pdftotext", "-layout", pdf, "-"], capture_output=True, text=True, check=True).stdout
+    pages = out.split("\f")
+    return pages[:-1] if pages and not pages[-1].strip() else pages
+
+
+def test_pdf_export_through_libreoffice(built_pdf):
+    data = open(built_pdf, "rb").read()
     assert data.startswith(b"%PDF-")
     assert len(re.findall(rb"/Type\s*/Page[^s]", data)) >= 5  # cover, sections, two landscape annex pages
     if shutil.which("pdftotext"):
-        text = subprocess.run(["pdftotext", pdf, "-"], capture_output=True, text=True).stdout
+        text = subprocess.run(["pdftotext", built_pdf, "-"], capture_output=True, text=True).stdout
         assert "整体支出绩效自评报告" in text and "143.61" in text
+
+
+# ---- page numbers, tables across pages, numbers in tables ---------------------------------------------------
+
+PAGE_NUMBER = re.compile(r"—\s*(\d+)\s*—")
+
+
+def test_the_cover_is_not_numbered_and_the_first_body_page_is_page_1(doc, built_pdf):
+    cover, body, annex = doc.sections  # the cover, the body (portrait), the annex tables (landscape)
+    assert cover._sectPr.find(qn("w:footerReference")) is None  # no footer on the cover
+    assert cover._sectPr.find(qn("w:pgNumType")) is None
+    assert body._sectPr.find(qn("w:pgNumType")).get(qn("w:start")) == "1"
+    assert not body.footer.is_linked_to_previous and "PAGE" in body.footer._element.xml
+    assert annex._sectPr.find(qn("w:pgNumType")) is None and annex.footer.is_linked_to_previous  # runs on
+    pages = _pdf_pages(built_pdf)
+    numbers = [(PAGE_NUMBER.findall(p) or [None])[-1] for p in pages]
+    assert "整体支出绩效自评报告" in pages[0] and numbers[0] is None  # the cover
+    assert "一、单位基本情况" in pages[1].replace(" ", "")
+    assert numbers[1:] == [str(n) for n in range(1, len(pages))]  # — 1 — on the first body page, then on
+
+
+def test_the_building_table_is_kept_whole_with_its_header(built_pdf, doc):
+    """楼堂馆所: the two-line header row, its values and 厉行节约保障措施 stand on one page, in the seed's order."""
+    t_building = doc.tables[2]
+    assert [r.cells[0].text for r in t_building.rows] == ["楼堂馆所控制情况\n（2023年完工项目）", "", "厉行节约保障措施"]
+    assert "厉行节约保障措施" not in [r.cells[0].text for r in doc.tables[1].rows]
+    pages = [re.sub(r"\s+", "", p) for p in _pdf_pages(built_pdf)]
+    (page,) = [p for p in pages if "楼堂馆所控制情况" in p]
+    assert "（2023年完工项目）" in page and "投资概算" in page and "厉行节约保障措施" in page
+
+
+def test_table_rows_never_split_header_rows_repeat_and_short_tables_stay_together(doc):
+    for t in doc.tables:
+        for row in t.rows:
+            assert row._tr.trPr is not None and row._tr.trPr.find(qn("w:cantSplit")) is not None
+    t_sg, _, t_building, _ = doc.tables
+    for t in (t_sg, t_building):  # their first row is the column heads: repeated on a new page
+        assert [r._tr.trPr.find(qn("w:tblHeader")) is not None for r in t.rows] == [True] + [False] * (len(t.rows) - 1)
+        for row in t.rows[:-1]:  # Word keeps a short table on one page
+            assert all(p.paragraph_format.keep_with_next for c in row.cells for p in c.paragraphs)
+    caption = next(p for p in doc.paragraphs if p.text.endswith("“三公”经费情况（万元）"))
+    assert caption.paragraph_format.keep_with_next
+
+
+def test_tables_across_a_page_break_in_libreoffice(tmp_path):
+    """Real layout: a tall row is moved whole, a long table repeats its header, a short table and its caption
+    stay together. The filler is body text (exactly 28 pt a line), so where the page ends does not depend
+    on the fonts installed."""
+    _need_soffice()
+    from perfeval_xl.report.build import Table, render, to_pdf
+
+    filler = [Para(f"第{i}行。") for i in range(18)]  # 18 of the page's 22 lines
+    tall = Table("t", [["项目", "说明"], ["高行", "\n".join(f"L{i:02d}" for i in range(1, 26))]], widths=[3, 8])
+    long = Table("t", [["表头甲", "表头乙"]] + [[f"R{i:02d}", str(i)] for i in range(60)], widths=[3, 8])
+    small = Table("t", [["小表头", "列"]] + [[f"S{i:02d}", str(i)] for i in range(10)], widths=[3, 8])
+    docs = []
+    for name, blocks in (("tall", filler + [tall]), ("long", [long]),
+                         ("small", filler + [Para("小表标题", style="caption"), small])):
+        docs.append(render(blocks, str(tmp_path / f"{name}.docx")))
+    tall_pdf, long_pdf, small_pdf = to_pdf(docs)
+    pages = _pdf_pages(tall_pdf)
+    assert [i for i, p in enumerate(pages) if "L01" in p] == [i for i, p in enumerate(pages) if "L25" in p] != [0]
+    pages = _pdf_pages(long_pdf)
+    assert len(pages) >= 2 and all("表头甲" in p for p in pages)
+    pages = _pdf_pages(small_pdf)
+    (page,) = [p for p in pages if "小表标题" in p]
+    assert all(f"S{i:02d}" in page for i in range(10))
+
+
+def test_the_tables_show_numbers_as_the_template_does_and_the_prose_as_the_seed(doc):
+    t_sg, t_basic, _, t_self = doc.tables
+    rows = {r.cells[0].text: [c.text for c in r.cells[1:]] for r in t_sg.rows[1:]}
+    assert rows["因公出国经费"] == ["4.87", "20.00", "-15.13", "40.97", "-36.10", "-88.11%"]
+    assert rows["公务接待费"] == ["1.91", "5.00", "-3.09", "4.95", "-3.04", "-61.41%"]
+    assert rows["合计"] == ["143.61", "153.96", "-10.35", "104.44", "39.17", "37.50%"]
+    basic = {r.cells[0].text: [c.text for c in r.cells[1:]] for r in t_basic.rows}
+    assert basic[""] == ["116", "116", "100.00%"]  # people are counted, not rounded to cents
+    assert basic["3、春节慰问经费"] == ["18.00", "21.60", "21.60"]
+    assert basic["其中：办公费"] == ["32.82", "15.00", "38.59"]
+    self_rows = [[c.text for c in r.cells] for r in t_self.rows]
+    funds = next(r for r in self_rows if r[1] == "年度资金总额")
+    assert funds[2:8] == ["2331.68", "3676.31", "3527.66", "10.00", "95.96%", "9.60"]
+    hours = next(r for r in self_rows if r[3] == "每天值班小时")
+    assert hours[4:8] == ["=24", "=24", "10.00", "10.00"]  # 指标值 as typed, 分值 and 得分 as 0.00
+    # the prose keeps the seed's own way of writing amounts
+    prose = _text(doc)
+    assert "春节慰问经费21.6万元" in prose and "金融支出20万元" in prose and "执行率得分9.6分" in prose
+    assert not re.search(r"\d\.\d0(万元|分)", prose)

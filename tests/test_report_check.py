@@ -173,6 +173,19 @@ def _edit_docx(src: str, dest: str, old: str, new: str) -> str:
     return dest
 
 
+def test_table_amounts_with_or_without_their_zeros_are_the_same_amount(built_docx, seed_form, tmp_path):
+    """The built tables print 20.00, -36.10, 37.50% (the template's formats); the seed prints 20, -36.1, 37.5."""
+    path = built_docx
+    for i, (old, new) in enumerate((("20.00", "20"), ("-36.10", "-36.1"), ("37.50%", "37.5"), ("9.60", "9.6"),
+                                    ("-88.11%", "-88.11"), ("100.00", "100"))):
+        path = _edit_docx(path, str(tmp_path / f"种子样式{i}.docx"), old, new)
+    report = check_report(path, seed_form)
+    assert report.error is None and report.findings == []
+    # and a real difference in the same cells is still one
+    bad = _edit_docx(path, str(tmp_path / "改过.docx"), "-36.1", "-36.2")
+    assert [(f.code, f.expected) for f in check_report(bad, seed_form).findings] == [("PR601", "-36.1万元")]
+
+
 def test_a_doctored_built_report_gets_exactly_that_flag(built_docx, seed_form, tmp_path):
     bad = _edit_docx(built_docx, str(tmp_path / "改过的报告.docx"), "出国费为4.87万元", "出国费为4.78万元")
     report = check_report(bad, seed_form)

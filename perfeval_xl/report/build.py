@@ -25,7 +25,7 @@ from docx.shared import Cm, Pt
 from .. import scoring
 from ..errors import PerfevalError
 from ..model import Form, Kind
-from .facts import Facts, fmt_amount, fmt_percent, gather, plain
+from .facts import Facts, fmt_amount, fmt_fixed, fmt_percent_fixed, gather, plain
 
 BLANK = "____"  # what the clerk still has to fill in, visible in the document
 
@@ -66,6 +66,7 @@ class Para:
     text: str
     lead: str = ""  # run-in heading ("1．主要职能。"), bold
     style: str = "body"  # body | h1 | h2 | title | center | caption | footer
+    space_before: float = 0  # points; places the cover's lines on the page
 
 
 @dataclass
@@ -73,13 +74,14 @@ class Table:
     key: str  # "three_public" | "basic" | "building" | "self_eval"
     rows: list[list[str]]
     merges: list[tuple[int, int, int, int]] = field(default_factory=list)  # r0, c0, r1, c1
-    header_rows: int = 1
+    header_rows: int = 1  # repeated at the top of each page the table runs onto
     widths: list[float] | None = None  # cm
+    bold_rows: tuple[int, ...] = ()  # heading rows inside the table (基础数据表's 财政供养人员情况, 经费控制情况)
 
 
 @dataclass
 class Break:
-    kind: str = "page"  # page | landscape
+    kind: str = "page"  # page | cover (ends the unnumbered cover) | landscape (a new, landscape section)
 
 
 def _y(facts: Facts, offset: int = 0) -> str:
@@ -103,9 +105,9 @@ def outline(form: Form) -> list:
     nar = form.narrative
     b: list = []
     # cover
-    b += [Para(f"{y}年度{unit}", style="title"), Para("整体支出绩效自评报告", style="title"),
-          Para(f"部门（单位）名称：{unit}", style="center"),
-          Para(_report_date(form), style="center"), Break()]
+    b += [Para(f"{y}年度{unit}", style="title", space_before=150), Para("整体支出绩效自评报告", style="title"),
+          Para(f"部门（单位）名称：{unit}", style="center", space_before=220),
+          Para(_report_date(form), style="center"), Break("cover")]
     b += [Para(f"{y}年度{unit}", style="title"), Para("整体支出绩效自评报告", style="title")]
 
     # 一
@@ -154,7 +156,8 @@ def outline(form: Form) -> list:
 
     # the other two tables, as in the seed, on landscape pages
     b += [Break("landscape"), Para(f"附表1  {y}年度部门整体支出绩效评价基础数据表", style="caption"),
-          basic_table(form, f), building_table(form, f), _footer_para(form.basic.footer),
+          basic_table(form, f), building_table(form, f), Para(BASIC_NOTE, style="footer"),
+          _footer_para(form.basic.footer),
           Break(), Para(f"附表2  {y}年度部门整体支出绩效自评表", style="caption"),
           self_eval_table(form, f), _footer_para(form.self_eval.footer)]
     return b
@@ -193,6 +196,10 @@ def _footer_para(ft) -> Para:
 
 # ---- the three tables ----------------------------------------------------------------------------------
 
+# The form's note under the 基础数据表, as the template and the seed print it.
+BASIC_NOTE = ("说明：“项目支出”需要填报基本支出以外的所有项目支出情况，“运行维护经费”填报项目支出中用于人员类和公用运转类的支出。"
+              "“公用经费”填报基本支出中的一般商品和服务支出。")
+
 THREE_PUBLIC_HEADERS = ("项目", "{y}年\n决算数", "{y}年\n预算数", "比预算\n增减数", "{p}年\n决算数", "比上年\n增减数", "增减%")
 
 
@@ -203,11 +210,11 @@ def three_public_table(f: Facts) -> Table:
                         ("total", "合计")):
         row = [label]
         for col in ("actual", "budget", "diff_budget", "prev", "diff_prev"):
-            row.append(fmt_amount(f.get(f"sg_{line}_{col}")))
+            row.append(fmt_fixed(f.get(f"sg_{line}_{col}")))  # as the template shows them: 20.00, -36.10
         prev = f.get(f"sg_{line}_prev")
-        row.append(fmt_percent(f.get(f"sg_{line}_pct"), sign=False) if prev else "—")
+        row.append(fmt_percent_fixed(f.get(f"sg_{line}_pct")) if prev else "—")  # 37.50%
         rows.append(row)
-    return Table("three_public", rows, widths=[3.6] + [2.0] * 6)
+    return Table("three_public", rows, widths=[3.9] + [1.9] * 5 + [2.2])  # the text width, 15.6 cm
 
 
 BASIC_LINES = (
@@ -230,37 +237,38 @@ def basic_table(form: Form, f: Facts) -> Table:
     y, p = _y(f), _y(f, -1)
     rows = [["财政供养人员情况（人）", "编制数", f"{y}年实际在职人数", "控制率"],
             ["", _a(f, "staff_quota").replace(BLANK, ""), _a(f, "staff_actual").replace(BLANK, ""),
-             fmt_percent(f.get("staff_rate"))],
+             fmt_percent_fixed(f.get("staff_rate"))],
             ["经费控制情况（万元）", f"{p}年决算数", f"{y}年预算数", f"{y}年决算数"]]
 
     def amounts(key):
-        return [fmt_amount(f.get(f"{key}_{c}")) for c in ("prev", "budget", "actual")]
+        return [fmt_fixed(f.get(f"{key}_{c}")) for c in ("prev", "budget", "actual")]
 
     for key, label in BASIC_LINES:
         rows.append([label, *amounts(key)])
     rows.append(["项目支出：", *amounts("projects_total")])
     for pr in f.projects:
         rows.append([pr.raw_name.replace("\n", ""),
-                     *(fmt_amount(x.value) for x in (pr.prev, pr.budget, pr.actual))])
+                     *(fmt_fixed(x.value) for x in (pr.prev, pr.budget, pr.actual))])
     for key, label in PUBLIC_LINES:
         rows.append([label, *amounts(key)])
     rows.append(["政府采购金额", "——", *amounts("bd_procurement")[1:]])
     rows.append(["部门基本支出预算调整", "——", *amounts("bd_basic_adjustment")[1:]])
-    rows.append(["厉行节约保障措施", plain(form.basic.frugality), "", ""])
-    n = len(rows) - 1
-    return Table("basic", rows, merges=[(n, 1, n, 3)], header_rows=0, widths=[8.0, 4.0, 4.0, 4.0])
+    # 楼堂馆所 and 厉行节约保障措施 follow, in that order, in `building_table` (seven columns)
+    return Table("basic", rows, header_rows=0, widths=[10.1, 5.2, 5.2, 5.2], bold_rows=(0, 2))
 
 
 def building_table(form: Form, f: Facts) -> Table:
     bu = form.basic.building
-    head = ["楼堂馆所控制情况" + (f"（{_y(f, -1)}年完工项目）" if f.year else ""),
-            "批复规模（㎡）", "实际规模（㎡）", "规模控制率", "预算投资（万元）", "实际投资（万元）", "投资概算控制率"]
+    head = ["楼堂馆所控制情况" + (f"\n（{_y(f, -1)}年完工项目）" if f.year else ""),
+            "批复规模\n（㎡）", "实际规模\n（㎡）", "规模\n控制率", "预算投资\n（万元）", "实际投资\n（万元）", "投资概算\n控制率"]
     vals = [""]
     for v, pct in ((bu.approved_area, False), (bu.actual_area, False), (bu.area_rate, True),
                    (bu.budget_investment, False), (bu.actual_investment, False), (bu.investment_rate, True)):
         n = v.number if v.kind is Kind.NUMBER else None
-        vals.append((fmt_percent(n) if pct else fmt_amount(n)) if n is not None else plain(v))
-    return Table("building", [head, vals], widths=[5.0] + [2.6] * 6)
+        vals.append((fmt_percent_fixed(n) if pct else fmt_fixed(n)) if n is not None else plain(v))
+    frugality = ["厉行节约保障措施", plain(form.basic.frugality)] + [""] * 5
+    # as wide as the 基础数据表 above it, which it continues (the seed prints them as one form)
+    return Table("building", [head, vals, frugality], merges=[(2, 1, 2, 6)], widths=[5.3] + [3.4] * 6)
 
 
 def self_eval_table(form: Form, f: Facts) -> Table:
@@ -275,9 +283,9 @@ def self_eval_table(form: Form, f: Facts) -> Table:
     r = add(["预算部门、单位名称", "", f.department])
     merges += [(r, 0, r, 1), (r, 2, r, 8)]
     top = add(["年度预算申请（万元）", "", "年初预算数", "全年预算数", "全年执行数", "分值", "执行率", "得分"])
-    add(["", "年度资金总额", fmt_amount(f.get("funds_initial")), fmt_amount(f.get("funds_budget")),
-         fmt_amount(f.get("funds_actual")), fmt_amount(f.get("funds_points")), fmt_percent(f.get("execution_rate")),
-         fmt_amount(f.get("execution_score"))])
+    add(["", "年度资金总额", fmt_fixed(f.get("funds_initial")), fmt_fixed(f.get("funds_budget")),
+         fmt_fixed(f.get("funds_actual")), fmt_fixed(f.get("funds_points")), fmt_percent_fixed(f.get("execution_rate")),
+         fmt_fixed(f.get("execution_score"))])
     r = add(["", "按收入性质分：", "", "", "按支出性质分："])
     merges += [(r, 1, r, 3), (r, 4, r, 8)]
     pairs = ((("其中：一般公共预算", "income_general"), ("其中：基本支出", "exp_basic")),
@@ -285,22 +293,22 @@ def self_eval_table(form: Form, f: Facts) -> Table:
              (("纳入专户管理的非税收入拨款", "income_special"), None),
              (("其他资金", "income_other"), None))
     for left, right in pairs:
-        cells = ["", left[0], fmt_amount(f.get(left[1])), ""]
-        cells += [right[0], fmt_amount(f.get(right[1]))] if right else ["", ""]
+        cells = ["", left[0], fmt_fixed(f.get(left[1])), ""]
+        cells += [right[0], fmt_fixed(f.get(right[1]))] if right else ["", ""]
         r = add(cells)
         merges += [(r, 2, r, 3), (r, 5, r, 8)]
     merges.append((top, 0, len(rows) - 1, 0))
-    r = add(["年度总体目标", "预期目标", "", "", "", "实际完成情况"])
-    merges += [(r, 1, r, 4), (r, 5, r, 8)]
-    r2 = add(["", plain(se.goal_expected), "", "", "", plain(se.goal_actual)])
-    merges += [(r2, 1, r2, 4), (r2, 5, r2, 8), (r, 0, r2, 0)]
+    r = add(["年度总体目标", "预期目标", "", "", "实际完成情况"])  # two halves of about the same width
+    merges += [(r, 1, r, 3), (r, 4, r, 8)]
+    r2 = add(["", plain(se.goal_expected), "", "", plain(se.goal_actual)])
+    merges += [(r2, 1, r2, 3), (r2, 4, r2, 8), (r, 0, r2, 0)]
     head = add(["绩效指标", "一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "自评得分",
                 "偏差原因分析及改进措施"])
     first = len(rows)
     for ind in se.indicators:
         add(["", plain(ind.level1).replace("\n", ""), plain(ind.level2).replace("\n", ""), plain(ind.name),
-             plain(ind.target), plain(ind.actual), fmt_amount(ind.points.num) if ind.points.num is not None
-             else plain(ind.points), fmt_amount(ind.score.num) if ind.score.num is not None else plain(ind.score),
+             plain(ind.target), plain(ind.actual), fmt_fixed(ind.points.num) if ind.points.num is not None
+             else plain(ind.points), fmt_fixed(ind.score.num) if ind.score.num is not None else plain(ind.score),
              plain(ind.reason)])
     last = len(rows) - 1
     if last >= first:
@@ -312,10 +320,10 @@ def self_eval_table(form: Form, f: Facts) -> Table:
                     if i - 1 > start and rows[start][col]:
                         merges.append((start, col, i - 1, col))
                     start = i
-    r = add(["总分", "", "", "", "", "", fmt_amount(f.get("points_total")), fmt_amount(f.get("total_score")), f.grade])
+    r = add(["总分", "", "", "", "", "", fmt_fixed(f.get("points_total")), fmt_fixed(f.get("total_score")), f.grade])
     merges.append((r, 0, r, 5))
     return Table("self_eval", rows, merges=merges, header_rows=0,
-                 widths=[1.4, 2.6, 2.6, 4.6, 2.2, 2.2, 2.0, 1.8, 4.6])
+                 widths=[1.4, 3.8, 3.0, 5.4, 2.4, 2.4, 2.0, 2.0, 3.3])  # the landscape page's text width, 25.7 cm
 
 
 # ---- rendering --------------------------------------------------------------------------------------------
@@ -359,8 +367,7 @@ def _setup(doc) -> None:
     _set_font(cell_style, FONT_TABLE, SIZE_TABLE)  # also sizes the mark of an empty cell
     cell_style.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
     cell_style.paragraph_format.first_line_indent = Pt(0)
-    _page(doc.sections[0], landscape=False)
-    _page_numbers(doc.sections[0])
+    _page(doc.sections[0], landscape=False)  # the cover: its section has no footer, hence no page number
 
 
 def _page(section, landscape: bool) -> None:
@@ -377,9 +384,28 @@ def _page(section, landscape: bool) -> None:
         section.left_margin, section.right_margin = Cm(2.8), Cm(2.6)
 
 
+# what follows w:pgNumType inside w:sectPr (the schema's order)
+_AFTER_PGNUMTYPE = ("w:cols", "w:formProt", "w:vAlign", "w:noEndnote", "w:titlePg", "w:textDirection", "w:bidi",
+                    "w:rtlGutter", "w:docGrid", "w:printerSettings", "w:sectPrChange")
+
+
+def _restart_numbering(section, start: int | None) -> None:
+    """<w:pgNumType w:start="1"/> on the section (start=None removes it: numbering runs on)."""
+    sect_pr = section._sectPr
+    for old in sect_pr.findall(qn("w:pgNumType")):
+        sect_pr.remove(old)
+    if start is not None:
+        el = OxmlElement("w:pgNumType")
+        el.set(qn("w:start"), str(start))
+        sect_pr.insert_element_before(el, *_AFTER_PGNUMTYPE)
+
+
 def _page_numbers(section) -> None:
+    """The body's footer: "— N —" centred, N counting from 1 on the first body page (the cover is its own,
+    unnumbered section). Later sections link to this footer and run on."""
+    section.footer.is_linked_to_previous = False
+    _restart_numbering(section, 1)
     # python-docx has no field API: a PAGE field is the one small piece of XML written by hand
-    section.different_first_page_header_footer = True  # no number on the cover
     p = section.footer.paragraphs[0]
     p.alignment = WD_ALIGN_PARAGRAPH.CENTER
     _set_font(p.add_run("— "), FONT_BODY, Pt(14))
@@ -392,18 +418,20 @@ def _page_numbers(section) -> None:
     _set_font(p.add_run(" —"), FONT_BODY, Pt(14))
 
 
-def _para(doc, block: Para) -> None:
+def _para(doc, block: Para, page_break_before: bool = False):
     st = block.style
-    if st == "h1":
-        p = doc.add_paragraph(style="Heading 1")
+    if st in ("h1", "h2"):
+        p = doc.add_paragraph(style="Heading 1" if st == "h1" else "Heading 2")
         p.add_run(block.text)
-        return
-    if st == "h2":
-        p = doc.add_paragraph(style="Heading 2")
-        p.add_run(block.text)
-        return
+        if page_break_before:
+            p.paragraph_format.page_break_before = True
+        return p
     p = doc.add_paragraph()
     pf = p.paragraph_format
+    if page_break_before:
+        pf.page_break_before = True  # no empty paragraph left at the top of the new page
+    if block.space_before:
+        pf.space_before = Pt(block.space_before)
     if st == "title":
         p.alignment = WD_ALIGN_PARAGRAPH.CENTER
         pf.line_spacing = Pt(40)
@@ -413,14 +441,29 @@ def _para(doc, block: Para) -> None:
         p.add_run(block.text)
     elif st == "caption":
         p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        pf.keep_with_next = True  # a caption never stays behind at the foot of a page without its table
         _set_font(p.add_run(block.text), FONT_H1, SIZE_CAPTION)
     elif st == "footer":
+        pf.line_spacing_rule = WD_LINE_SPACING.SINGLE
+        pf.space_before = Pt(4)
         _set_font(p.add_run(block.text), FONT_TABLE, Pt(12))
     else:
         pf.first_line_indent = Pt(32)  # two characters of 三号
         if block.lead:
             p.add_run(block.lead).bold = True
         p.add_run(block.text)
+    return p
+
+
+SMALL_TABLE = 12  # rows: a table this short is kept on one page with its caption
+
+
+def _row_props(row, *, header: bool) -> None:
+    """A row never breaks across pages (w:cantSplit); header rows repeat on each page (w:tblHeader)."""
+    tr_pr = row._tr.get_or_add_trPr()
+    for tag, on in (("w:cantSplit", True), ("w:tblHeader", header)):
+        if on and tr_pr.find(qn(tag)) is None:
+            tr_pr.append(OxmlElement(tag))
 
 
 def _table(doc, block: Table) -> None:
@@ -441,7 +484,10 @@ def _table(doc, block: Table) -> None:
         for r in range(r0, r1 + 1):
             for c in range(c0, c1 + 1):
                 merged[(r, c)] = (r0, c0)
+    keep = nrows <= SMALL_TABLE
     for r, (row, texts) in enumerate(zip(rows, block.rows)):
+        _row_props(row, header=r < block.header_rows)
+        head = r < block.header_rows or r in block.bold_rows
         cells = row.cells  # one scan per row; a merged cell repeats over its span
         for c, text in enumerate(texts):
             cell = cells[c]
@@ -451,11 +497,13 @@ def _table(doc, block: Table) -> None:
                 continue  # covered by a merge: its text is the top-left cell's
             p = cell.paragraphs[0]
             p._p.get_or_add_pPr().style = style_id
-            p.alignment = _align(text, r, c, block.header_rows)
+            p.alignment = WD_ALIGN_PARAGRAPH.CENTER if head else _align(text, r, c, block.header_rows)
+            if keep and r < nrows - 1:
+                p.paragraph_format.keep_with_next = True  # Word keeps the whole short table on one page
             lines = text.split("\n")
             for i, line in enumerate(lines):
                 run = p.add_run(line)
-                if r < block.header_rows:
+                if head:
                     run.bold = True
                 if i < len(lines) - 1:
                     run.add_break(WD_BREAK.LINE)
@@ -474,17 +522,27 @@ def _align(text: str, r: int, c: int, header_rows: int):
 def render(blocks: list, dest: str) -> str:
     doc = Document()
     _setup(doc)
+    page_break = False  # a page break waits for the next paragraph (page_break_before)
     for block in blocks:
         if isinstance(block, Para):
-            _para(doc, block)
-        elif isinstance(block, Table):
+            _para(doc, block, page_break_before=page_break)
+            page_break = False
+            continue
+        if page_break:  # a table right after a break: the break needs a paragraph of its own
+            doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+            page_break = False
+        if isinstance(block, Table):
             _table(doc, block)
+        elif block.kind == "cover":
+            sec = doc.add_section(WD_SECTION.NEW_PAGE)  # the body: portrait, numbered from 1
+            _page(sec, landscape=False)
+            _page_numbers(sec)
         elif block.kind == "landscape":
             sec = doc.add_section(WD_SECTION.NEW_PAGE)
-            sec.different_first_page_header_footer = False  # numbered on, as the pages before
-            _page(sec, landscape=True)
+            _restart_numbering(sec, None)  # the copied section properties would restart at 1 again
+            _page(sec, landscape=True)  # its footer links to the body's: numbered on
         else:
-            doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+            page_break = True
     doc.core_properties.title = "整体支出绩效自评报告"
     doc.save(dest)
     return dest

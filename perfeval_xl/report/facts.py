@@ -93,6 +93,22 @@ def fmt_percent(ratio: Decimal | None, sign: bool = True) -> str:
     return s + "%" if sign else s
 
 
+def fmt_fixed(x: Decimal | None) -> str:
+    """As the template's cells show amounts, 分值 and 得分 (number format 0.00): "20.00", "-36.10", "9.60".
+    For the report's tables; the prose keeps the seed's style (`fmt_amount`)."""
+    if x is None:
+        return ""
+    s = format(round2(x), "f")
+    return "0.00" if s == "-0.00" else s
+
+
+def fmt_percent_fixed(ratio: Decimal | None) -> str:
+    """As the template's cells show ratios (number format 0.00%): 0.375 -> "37.50%"."""
+    if ratio is None:
+        return ""
+    return fmt_fixed(ratio * 100) + "%"
+
+
 def clean_name(text: str | None) -> str:
     """A project name without its list number and line breaks: "4、\\n2020年度…" -> "2020年度…"."""
     t = re.sub(r"\s+", "", text or "")
