@@ -380,7 +380,7 @@ def build_layout(
     lay._f("points_total", s, f"G{t}", POINTS, "分值合计", f"=F4+SUM(G{first}:G{last})")
     lay._f("total_score", s, f"H{t}", POINTS, "总分", f"=N(H4)+SUM(H{first}:H{last})")
     lay._f("grade", s, f"I{t}", TEXT, "等级",
-           f'=IF(H{t}>=90,"优",IF(H{t}>=80,"良",IF(H{t}>=60,"中","差")))')
+           f'=IF(COUNT(H{first}:H{last})=0,"",IF(H{t}>=90,"优",IF(H{t}>=80,"良",IF(H{t}>=60,"中","差"))))')
     _footer(lay, s, "se", t + 1)
     lay.anchors += [(s, "B4", "年度资金总额"), (s, "A12", "绩效指标"), (s, f"A{t}", "总分")]
 

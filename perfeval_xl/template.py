@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import io
+import math
 import os
 import re
 import zipfile
@@ -98,6 +99,30 @@ KIND_ERRORS = {
 BOXED_SHEETS = (L.SHEET_SG, L.SHEET_SELF, L.SHEET_NARRATIVE)  # one rectangular table each
 LANDSCAPE_WIDTH = 100  # total column width above which a sheet prints landscape
 
+# Columns the look needs wider than the layout gives them (addresses never change, widths only grow).
+# 绩效自评表 A holds the section labels (年度预算申请（万元）, 年度总体目标, 绩效指标) and the footer label
+# 填表人：: six characters a line, so "年度预算申请 / （万元）" breaks between words; B holds the 一级
+# headings, "满意度指标（10分）" on one line. 基础数据表: the 楼堂馆所 headers ("预算投资（万元）",
+# "楼堂馆所控制情况（2023年完工项目）") on one line instead of leaving "）" alone on the next.
+COL_WIDTH_MIN = {
+    L.SHEET_SELF: {"A": 14, "B": 20},
+    L.SHEET_BASIC: {"A": 40, "B": 19, "C": 19, "D": 19, "E": 19, "F": 19, "G": 19},
+}
+# 填报说明 column A: a one-column sheet is never scaled to fit (LibreOffice cannot split a column, so it
+# prints it at 100 % and cuts it), so the column itself must fit portrait A4: 75 units is a 14 cm text
+# block in Excel, and still fits where LibreOffice lacks Calibri's metrics (wider units).
+GUIDE_WIDTH = 75
+
+# Print geometry (points) used to decide how many pages tall the 绩效自评表 prints.
+_A4_SHORT, _A4_LONG = 595.0, 842.0
+MARGIN_LR, MARGIN_TB = 0.5, 0.6  # inches
+MIN_PRINT_SCALE = 0.7  # 绩效自评表 prints on as few pages as this much shrinking allows
+DEFAULT_ROW_HEIGHT = 15.0
+
+# Text metrics for row heights (11 pt 宋体/仿宋 at 96 dpi): a width unit is 7 px plus 5 px of padding.
+_CJK_PX, _ASCII_PX, _UNIT_PX, _PAD_PX = 15.0, 8.0, 7.0, 5.0
+LINE_HEIGHT = 15.0
+
 
 # ---- helpers ---------------------------------------------------------------
 def _cells(ref: str):
@@ -158,6 +183,18 @@ def computed_fields(lay: L.Layout):
     return [spec for spec in lay.fields.values() if not spec.is_input]
 
 
+def col_widths(lay: L.Layout, sheet: str) -> dict[str, float]:
+    """The widths drawn: the layout's, widened where the look needs it (COL_WIDTH_MIN)."""
+    widths = dict(lay.col_widths.get(sheet, {}))
+    for col, w in COL_WIDTH_MIN.get(sheet, {}).items():
+        widths[col] = max(w, widths.get(col, 0))
+    return widths
+
+
+def _is_footer_label(lay: L.Layout, lab: L.Label) -> bool:
+    return _row(lab.cell) in footer_rows(lay).get(lab.sheet, set())
+
+
 # ---- the build -------------------------------------------------------------
 def build_workbook(lay: L.Layout | None = None, values: dict | None = None) -> Workbook:
     """The template as an openpyxl Workbook (not saved). ``values``: field key -> value,
@@ -186,8 +223,8 @@ def build_workbook(lay: L.Layout | None = None, values: dict | None = None) -> W
                 bordered[ws.title].add(coord)
 
     # Column widths.
-    for s, widths in lay.col_widths.items():
-        for col, w in widths.items():
+    for s in lay.col_widths:
+        for col, w in col_widths(lay, s).items():
             sheets[s].column_dimensions[col].width = w
 
     # Labels.
@@ -219,6 +256,8 @@ def build_workbook(lay: L.Layout | None = None, values: dict | None = None) -> W
         elif lab.role == "input":  # 一级/二级 headings: the clerk may pick another from the list
             style(ws, rng, font=FONT_INPUT, fill=INPUT_FILL, locked=False, border=border,
                   align=Alignment(horizontal="center", vertical="center", wrap_text=True))
+        elif row in loose.get(lab.sheet, set()):  # footer: 填表人： … one line, shrunk if need be
+            style(ws, rng, border=border, align=Alignment(horizontal="left", vertical="center", shrink_to_fit=True))
         else:
             style(ws, rng, border=border, align=Alignment(horizontal="left", vertical="center", wrap_text=True))
 
@@ -309,15 +348,35 @@ def build_workbook(lay: L.Layout | None = None, values: dict | None = None) -> W
     return wb
 
 
-def _text_height(text, width_chars: float, line: float = 15.0, minimum: float = 20.0) -> float:
-    if not text:
-        return minimum
+def text_lines(text, width_chars: float, bold: bool = False) -> int:
+    """How many lines ``text`` wraps to in a column ``width_chars`` wide (11 pt 宋体, Excel's metrics:
+    a CJK character is 15 px, one more when bold, a width unit 7 px; 5 % slack for line-breaking rules
+    once the text wraps at all)."""
+    avail = max(1.0, width_chars * _UNIT_PX + _PAD_PX - 6)  # less the cell's inner padding
+    extra = 1.0 if bold else 0.0
     lines = 0
     for part in str(text).split("\n"):
-        # CJK characters are about two width units wide.
-        units = sum(2 if ord(ch) > 0x2E80 else 1 for ch in part)
-        lines += max(1, -(-units // max(1, int(width_chars))))
-    return max(minimum, min(409.0, lines * line + 4))
+        px = sum((_CJK_PX if ord(ch) > 0x2E80 else _ASCII_PX) + extra for ch in part)
+        lines += max(1, math.ceil((px * 1.05 if px > avail else px) / avail))
+    return lines
+
+
+def _text_height(text, width_chars: float, line: float = LINE_HEIGHT, minimum: float = 20.0,
+                 bold: bool = False) -> float:
+    if not text:
+        return minimum
+    return max(minimum, min(409.0, text_lines(text, width_chars, bold) * line + 4))
+
+
+def display_text(text: str) -> str:
+    """What a label shows once the year is typed, for sizing: '=IF(y="","本年",y&"年")&"实际在职人数"'
+    shows "2024年实际在职人数"."""
+    if not text.startswith("="):
+        return text
+    literals = re.findall(r'"([^"]*)"', text)
+    if len(literals) >= 3 and literals[0] == "":  # IF(year="", blank text, year & …)
+        return max("0000" + "".join(literals[2:]), literals[1], key=len)
+    return max(literals, key=len, default="")
 
 
 def _row_heights(lay, sheets, values) -> None:
@@ -328,7 +387,7 @@ def _row_heights(lay, sheets, values) -> None:
         width = 0.0
         for coord in _cells(_rng(spec.cell, spec.merge_to)):
             if _row(coord) == _row(spec.cell):
-                width += lay.col_widths.get(spec.sheet, {}).get(_col(coord), 9)
+                width += col_widths(lay, spec.sheet).get(_col(coord), 9)
         text = values.get(spec.key)
         h = _text_height(text, width, minimum=60.0 if spec.sheet != L.SHEET_NARRATIVE else 45.0)
         r = _row(spec.cell)
@@ -339,14 +398,18 @@ def _row_heights(lay, sheets, values) -> None:
     ws.row_dimensions[12].height = 30
     for r in range(ind.first_row, ind.last_row + 1):
         ws.row_dimensions[r].height = 30
-    # Unmerged labels and list entries wrap inside their column: give the row room for them.
+    # Unmerged labels and list entries wrap inside their column: give the row room for them
+    # (header formulas such as "2024年实际在职人数" too; footer labels shrink instead of wrapping).
     wanted: dict[tuple[str, int], float] = {}
     for lab in lay.labels:
-        if lab.merge_to or lab.text.startswith("=") or lab.role in ("title", "note"):
+        if lab.merge_to or lab.role in ("title", "note") or _is_footer_label(lay, lab):
             continue
-        width = lay.col_widths.get(lab.sheet, {}).get(_col(lab.cell), 9)
+        text = display_text(lab.text)
+        if lab.text.startswith("=") and lab.role != "header":
+            continue
+        width = col_widths(lay, lab.sheet).get(_col(lab.cell), 9)
         key = (lab.sheet, _row(lab.cell))
-        wanted[key] = max(wanted.get(key, 0), _text_height(lab.text, width, minimum=0))
+        wanted[key] = max(wanted.get(key, 0), _text_height(text, width, minimum=0, bold=lab.role == "header"))
     for lst in lay.lists.values():
         for i, data in enumerate(values.get(lst.key) or []):
             if data is None:
@@ -354,7 +417,7 @@ def _row_heights(lay, sheets, values) -> None:
             items = data.items() if isinstance(data, dict) else zip(lst.columns, data)
             for attr, v in items:
                 if isinstance(v, str) and attr in lst.columns:
-                    width = lay.col_widths.get(lst.sheet, {}).get(lst.columns[attr], 9)
+                    width = col_widths(lay, lst.sheet).get(lst.columns[attr], 9)
                     key = (lst.sheet, lst.first_row + i)
                     wanted[key] = max(wanted.get(key, 0), _text_height(v.strip(), width, minimum=0))
     for (sheet, r), h in wanted.items():
@@ -492,7 +555,8 @@ def _conditional_formats(lay: L.Layout, sheets) -> None:
     lo, hi = ind.first_row, ind.last_row
     _cf(ws, f"{h}{lo}:{h}{hi}", f"AND(ISNUMBER({h}{lo}),{h}{lo}>N({g}{lo}))")
     c = f["points_total"].cell
-    _cf(ws, c, f"AND(ISNUMBER({_abs(c)}),ROUND({_abs(c)},2)<>100)")
+    # only once some 分值 is typed: the blank template's 10 (执行率分值 alone) is not an error yet
+    _cf(ws, c, f"AND(ISNUMBER({_abs(c)}),COUNT(${g}${lo}:${g}${hi})>0,ROUND({_abs(c)},2)<>100)")
 
 
 def _runs(rows):
@@ -519,22 +583,48 @@ def _protect_and_print(lay: L.Layout, sheets) -> None:
         prot.selectUnlockedCells = False
         ps = ws.page_setup
         ps.paperSize = ws.PAPERSIZE_A4
-        width = sum(lay.col_widths.get(name, {}).values()) or 110
-        ps.orientation = "landscape" if width > LANDSCAPE_WIDTH else "portrait"
+        width = sum(col_widths(lay, name).values()) or 110
+        landscape = width > LANDSCAPE_WIDTH
+        ps.orientation = "landscape" if landscape else "portrait"
         ps.fitToWidth = 1
         ps.fitToHeight = 0
+        # 绩效自评表 on as few pages as keeps the text readable, so that the 总分 row and the footer
+        # never print alone on a last page (the seed: one page; the blank template's 23 indicator rows: two).
+        if name == L.SHEET_SELF:
+            ps.fitToHeight = print_pages(lay, ws, landscape)
         ws.sheet_properties.pageSetUpPr.fitToPage = True
         ws.print_options.horizontalCentered = True
-        ws.page_margins.left = ws.page_margins.right = 0.5
-        ws.page_margins.top = ws.page_margins.bottom = 0.6
+        ws.page_margins.left = ws.page_margins.right = MARGIN_LR
+        ws.page_margins.top = ws.page_margins.bottom = MARGIN_TB
         if name in lay.title_rows:
             ws.print_title_rows = lay.title_rows[name]
         ws.sheet_view.zoomScale = 100
 
 
+def print_scale(lay: L.Layout, ws, landscape: bool, pages: int = 1) -> float:
+    """The print scale that puts the sheet one A4 page wide and ``pages`` pages tall (1.0: no shrinking).
+    Estimated from the column widths and row heights (repeated title rows ignored)."""
+    page_w, page_h = (_A4_LONG, _A4_SHORT) if landscape else (_A4_SHORT, _A4_LONG)
+    avail_w, avail_h = page_w - 2 * MARGIN_LR * 72, page_h - 2 * MARGIN_TB * 72
+    sheet_w = sum((w * _UNIT_PX + _PAD_PX) * 0.75 for w in col_widths(lay, ws.title).values())
+    sheet_h = 0.0
+    for r in range(1, ws.max_row + 1):
+        dim = ws.row_dimensions.get(r)  # .get: do not create row records
+        sheet_h += dim.height if dim is not None and dim.height else DEFAULT_ROW_HEIGHT
+    return min(1.0, avail_w / max(sheet_w, 1.0), pages * avail_h / max(sheet_h, 1.0))
+
+
+def print_pages(lay: L.Layout, ws, landscape: bool, most: int = 9) -> int:
+    """The fewest pages tall the sheet prints on at a readable scale (at least MIN_PRINT_SCALE)."""
+    for pages in range(1, most + 1):
+        if print_scale(lay, ws, landscape, pages) >= MIN_PRINT_SCALE:
+            return pages
+    return 0  # as many as it takes
+
+
 def _guide_sheet(lay: L.Layout, ws) -> None:
     """填报说明: how to fill each table, which cells compute themselves, how lists grow, the scoring."""
-    ws.column_dimensions["A"].width = 120
+    ws.column_dimensions["A"].width = GUIDE_WIDTH
     p, ind = lay.lists["projects"], lay.lists["indicators"]
     f = lay.fields
     lines: list[tuple[str, str]] = [
@@ -595,17 +685,20 @@ def _guide_sheet(lay: L.Layout, ws) -> None:
             ws.row_dimensions[i].height = 30
         elif kind == "head":
             c.font = FONT_BOLD
-            ws.row_dimensions[i].height = 20
+            c.alignment = Alignment(wrap_text=True, vertical="center")
+            ws.row_dimensions[i].height = _text_height(text, GUIDE_WIDTH, minimum=20)
         else:
             c.font = FONT
             c.alignment = Alignment(wrap_text=True, vertical="top")
-            ws.row_dimensions[i].height = _text_height(text, 116, minimum=18)
+            ws.row_dimensions[i].height = _text_height(text, GUIDE_WIDTH, minimum=18)
     ws.protection.sheet = True
     ps = ws.page_setup
     ps.paperSize = ws.PAPERSIZE_A4
     ps.orientation = "portrait"
     ps.fitToWidth, ps.fitToHeight = 1, 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_margins.left = ws.page_margins.right = MARGIN_LR
+    ws.page_margins.top = ws.page_margins.bottom = MARGIN_TB
 
 
 # ---- saving ------------------------------------------------------------------

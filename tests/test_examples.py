@@ -124,6 +124,16 @@ def test_example_keeps_guard_rails_after_libreoffice(ex):
     assert ex[L.SHEET_SELF]["E13"].number_format == "@"
 
 
+def test_example_prints_as_the_seed_did(ex, ex_cached):
+    """The seed's 绩效自评表 on one landscape page (its 总分 row and footer printed alone on page 2), and its
+    grade shown: 优 for 99.20. LibreOffice keeps the print set-up on its round trip."""
+    ps = ex[L.SHEET_SELF].page_setup
+    assert (ps.orientation, ps.fitToWidth, ps.fitToHeight) == ("landscape", 1, 1)
+    assert ex[L.SHEET_SELF].sheet_properties.pageSetUpPr.fitToPage
+    assert _cell(ex_cached, "grade").value == "优" and _cell(ex_cached, "total_score").value == pytest.approx(99.2)
+    assert ex[L.SHEET_GUIDE].page_setup.orientation == "portrait"
+
+
 # ---- the 原表 -------------------------------------------------------------------------
 def test_committed_original_equals_build(tmp_path, seed_original):
     built = build_original(str(tmp_path / SEED_ORIGINAL))

@@ -11,7 +11,7 @@ from openpyxl.utils import range_boundaries
 
 from perfeval_xl import layout as L
 from perfeval_xl import recalc, seed
-from perfeval_xl.template import TEMPLATE_PATH, build_template, zip_parts
+from perfeval_xl.template import TEMPLATE_PATH, build_template, display_text, text_lines, zip_parts
 
 TOL = Decimal("0.01")
 
@@ -160,10 +160,56 @@ def test_conditional_formats(tpl):
 def test_print_setup(tpl):
     for ws in tpl.worksheets:
         ps = ws.page_setup
-        assert int(ps.paperSize) == 9 and ps.fitToWidth == 1 and ps.fitToHeight == 0
+        # 绩效自评表: as few pages tall as stay readable (two for the blank 23 indicator rows), so that the
+        # 总分 row and the footer never print alone on a last page; the others run on as long as they need.
+        pages = 2 if ws.title == L.SHEET_SELF else 0
+        assert int(ps.paperSize) == 9 and ps.fitToWidth == 1 and ps.fitToHeight == pages, ws.title
         assert ws.sheet_properties.pageSetUpPr.fitToPage
     assert tpl[L.SHEET_SELF].page_setup.orientation == "landscape"
+    assert tpl[L.SHEET_GUIDE].page_setup.orientation == "portrait"
     assert tpl[L.SHEET_SG].print_title_rows == "$1:$3"
+
+
+def test_guide_sheet_fits_portrait_a4_and_its_rows_hold_their_text(tpl):
+    """填报说明 was 120 wide: wider than portrait A4, and a one-column sheet is not scaled to fit."""
+    ws = tpl[L.SHEET_GUIDE]
+    width = ws.column_dimensions["A"].width
+    printable_pt = (595 - 72 * (ws.page_margins.left + ws.page_margins.right))
+    assert (width * 7 + 5) * 0.75 <= printable_pt  # Excel's column width in points at 100 %
+    for (cell,) in ws.iter_rows(min_col=1, max_col=1):
+        if cell.value is None or cell.row == 1:
+            continue
+        assert cell.alignment.wrap_text, cell.coordinate
+        lines = text_lines(cell.value, width, bold=bool(cell.font.b))
+        assert ws.row_dimensions[cell.row].height >= lines * 14, (cell.coordinate, lines)
+
+
+def test_self_evaluation_labels_have_room(tpl):
+    """绩效自评表 column A: "年度预算申请（万元）" breaks before "（", "填表人：" stays on one line and the
+    long footer label shrinks instead of wrapping; header rows are as tall as their wrapped text."""
+    ws = tpl[L.SHEET_SELF]
+    a = ws.column_dimensions["A"].width
+    assert text_lines("年度预算申请", a, bold=True) == 1 and text_lines("年度预算申请（", a, bold=True) == 2
+    assert text_lines("填表人：", a) == 1 and text_lines("年度总体目标", a, bold=True) == 1
+    b = ws.column_dimensions["B"].width
+    assert all(text_lines(h, b) == 1 for h in L.LEVEL1_CHOICES)  # 一级 headings: no lone "）"
+    footer = {r for k, spec in L.TEMPLATE_LAYOUT.fields.items() if k.startswith("se_")
+              for r in [int(re.search(r"\d+", spec.cell).group())]}
+    for r in footer:
+        c = ws[f"A{r}"]
+        assert c.alignment.shrink_to_fit and not c.alignment.wrap_text, c.value
+    # every single-cell header, formula headers such as "2024年实际在职人数" included, gets the rows it wraps to
+    c3 = next(lab for lab in L.TEMPLATE_LAYOUT.labels if lab.sheet == L.SHEET_BASIC and lab.cell == "C3")
+    assert display_text(c3.text) == "0000年实际在职人数"
+    for lab in L.TEMPLATE_LAYOUT.labels:
+        if lab.role != "header" or lab.merge_to:
+            continue
+        sheet = tpl[lab.sheet]
+        col = re.match(r"[A-Z]+", lab.cell).group()
+        shown = display_text(lab.text)  # a formula header shows "2024年…" once the year is typed
+        lines = text_lines(shown, sheet.column_dimensions[col].width, bold=True)
+        height = sheet.row_dimensions[int(lab.cell[len(col):])].height or 15
+        assert height >= lines * 15, (lab.sheet, lab.cell, lines, height)
 
 
 def test_indicator_headings_merged_down(tpl):
@@ -262,6 +308,31 @@ def test_blank_template_recalculates_without_error_values(recalculated_template)
     assert wb[L.SHEET_SG]["A1"].value.endswith("度部门“三公”经费情况表")
 
 
+def test_blank_template_shows_no_grade_and_no_alert_until_something_is_scored(tpl, make_example, recalc_many):
+    """The blank template showed 等级 差 and a red 分值合计 10.00 before anything was typed. The alert's own
+    formula is evaluated by LibreOffice in a spare cell of the same sheet (absolute references)."""
+    f = L.TEMPLATE_LAYOUT.fields
+    ind = L.TEMPLATE_LAYOUT.lists["indicators"]
+    total = f["points_total"].cell
+    (alert,) = [r.formula[0] for cf in tpl[L.SHEET_SELF].conditional_formatting if str(cf.sqref) == total
+                for r in cf.rules]
+    probe = (L.SHEET_SELF, "K1")
+    g, h = f"G{ind.first_row}", f"H{ind.first_row}"
+    blank = make_example("template", {probe: f"={alert}"})
+    points = make_example("template", {probe: f"={alert}", (L.SHEET_SELF, g): 5})
+    scored = make_example("template", {probe: f"={alert}", (L.SHEET_SELF, g): 5, (L.SHEET_SELF, h): 4})
+    full = make_example("template", {probe: f"={alert}", (L.SHEET_SELF, "D4"): 100, (L.SHEET_SELF, "E4"): 100,
+                                     (L.SHEET_SELF, g): 90, (L.SHEET_SELF, h): 85})
+    results = []
+    for path in recalc_many([blank, points, scored, full]):
+        ws = load_workbook(path, data_only=True)[L.SHEET_SELF]
+        results.append((ws[probe[1]].value, ws[f["grade"].cell].value))
+    assert results[0][0] is False and results[0][1] in ("", None)  # nothing typed: no colour, no grade
+    assert results[1][0] is True and results[1][1] in ("", None)  # 分值 typed, total 15: red; nothing scored
+    assert results[2][1] == "差"  # 4 points scored out of 15
+    assert results[3] == (False, "优")  # 10 + 90 = 100 points; 10 + 85 = 95 scored
+
+
 def test_libreoffice_keeps_names_protection_validation_and_formats(recalculated_template):
     raw, done = load_workbook(TEMPLATE_PATH), load_workbook(recalculated_template)
     assert dict((n, d.attr_text.replace("'", "")) for n, d in raw.defined_names.items()) == \
@@ -328,3 +399,72 @@ def test_more_list_rows_than_the_layout_holds_is_refused(tmp_path):
     lay = L.build_layout(project_rows=2)
     with pytest.raises(ValueError, match="projects"):
         build_template(str(tmp_path / "x.xlsx"), lay, {"projects": [("a",), ("b",), ("c",)]})
+
+
+# ---- printing: LibreOffice's own PDF of the template and of the seed example ------------------------
+def _to_pdf(soffice: str, paths: list[str], outdir) -> list[str]:
+    """Print ``paths`` to PDF in one LibreOffice call (throwaway profile, ASCII names)."""
+    import shutil
+    import subprocess
+
+    outdir = str(outdir)
+    inputs = []
+    for i, p in enumerate(paths):
+        inputs.append(os.path.join(outdir, f"p{i}.xlsx"))
+        shutil.copyfile(p, inputs[-1])
+    env = dict(os.environ, HOME=outdir)
+    subprocess.run([soffice, f"-env:UserInstallation=file://{outdir}/profile", "--headless", "--norestore",
+                    "--convert-to", "pdf", "--outdir", outdir, *inputs], capture_output=True, timeout=300, env=env)
+    pdfs = [p[:-5] + ".pdf" for p in inputs]
+    assert all(os.path.isfile(p) for p in pdfs), "LibreOffice did not print"
+    return pdfs
+
+
+def _pdf_pages(path: str) -> list[tuple[float, list[float]]]:
+    """Each page of a LibreOffice PDF: its width and the x of every text run drawn on it."""
+    import zlib
+
+    data = open(path, "rb").read()
+    objs = {int(m.group(1)): m.group(2) for m in re.finditer(rb"(\d+) 0 obj(.*?)endobj", data, re.S)}
+    pages = []
+    for _, body in sorted(objs.items()):
+        if not re.search(rb"/Type\s*/Page\b(?!s)", body):
+            continue
+        width = float(re.search(rb"/MediaBox\s*\[([^\]]*)\]", body).group(1).split()[2])
+        xs: list[float] = []
+        refs = re.search(rb"/Contents\s*(\[[^\]]*\]|\d+ 0 R)", body).group(1)
+        for ref in re.findall(rb"(\d+) 0 R", refs):
+            stream = re.search(rb"stream\r?\n(.*?)\r?\nendstream", objs[int(ref)], re.S).group(1)
+            text = zlib.decompress(stream) if b"FlateDecode" in objs[int(ref)] else stream
+            xs += [float(m.group(1)) for m in re.finditer(rb"(-?[\d.]+) -?[\d.]+ (?:Td|Tm)\b", text)]
+        pages.append((width, xs))
+    return pages
+
+
+def _only_sheet(src: str, sheet: str, dest: str) -> str:
+    wb = load_workbook(src)
+    for ws in wb.worksheets:
+        ws.sheet_state = "visible" if ws.title == sheet else "hidden"  # hidden sheets are not printed
+    wb.active = wb.sheetnames.index(sheet)
+    wb.save(dest)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def printed(soffice, seed_example, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("print")
+    paths = [TEMPLATE_PATH, seed_example, _only_sheet(seed_example, L.SHEET_SELF, str(tmp / "seed_self.xlsx"))]
+    return dict(zip(("template", "seed", "seed_self"), (_pdf_pages(p) for p in _to_pdf(soffice, paths, tmp))))
+
+
+def test_nothing_prints_off_the_page(printed):
+    """The 填报说明 sheet printed every line cut off on both sides (its text ran off the paper)."""
+    for name in ("template", "seed"):
+        for i, (width, xs) in enumerate(printed[name], start=1):
+            assert xs, (name, i)
+            assert 0 <= min(xs) and max(xs) < width, (name, i, min(xs), max(xs), width)
+
+
+def test_seed_self_evaluation_prints_on_one_page(printed):
+    """The seed's 总分 row and footer printed alone on a second page."""
+    assert len(printed["seed_self"]) == 1
