@@ -2,9 +2,12 @@
 
 collect(paths, *, exclude=()) -> list[str]
     Files and folders (recursive) -> the workbooks to check, sorted, deduplicated: .xlsx .xlsm
-    .xls .ods; skips Office lock files (~$...), hidden files, our own outputs (annotated copies
-    "*_已校验.*", backups "*_备份_<time>.*", "*.bak.*", summary workbooks by their document title)
-    and anything under `exclude` (the summary file and the --annotate folder of this run).
+    .xls .ods. Inside folders it skips Office lock files (~$...) and hidden files silently, and our
+    earlier outputs (annotated copies "*_已校验.*", backups "*_备份_<time>.*", "*.bak.*", summary
+    workbooks by their document title) reporting them: pass a list as `skipped` and it receives
+    their paths, so that a front end can say so. A file named explicitly is always checked,
+    whatever its name. Anything under `exclude` (the summary file and the --annotate folder of
+    this run) is left out silently.
 run(files, options, jobs=None, progress=None) -> list[Report]   (iter_run: the same, as a generator)
     One Report per file, in input order. An unreadable file is a Report with .error; the batch
     always goes on. Serial for jobs == 1 or few files; otherwise a ProcessPoolExecutor with chunks.
@@ -33,8 +36,8 @@ def is_our_output(path: str) -> bool:
     return bool(_OUR_OUTPUT.search(stem))
 
 
-def _skip_name(name: str) -> bool:
-    return name.startswith(("~$", ".~lock", ".")) or is_our_output(name)
+def _hidden_or_lock(name: str) -> bool:
+    return name.startswith(("~$", ".~lock", "."))
 
 
 def is_our_summary(path: str) -> bool:
@@ -55,8 +58,11 @@ def is_our_summary(path: str) -> bool:
         return False
 
 
-def collect(paths, *, exclude=()) -> list[str]:
-    """Expand files and folders into the workbooks to check (input order for files, sorted within folders)."""
+def collect(paths, *, exclude=(), skipped: list | None = None) -> list[str]:
+    """Expand files and folders into the workbooks to check (input order for files, sorted within folders).
+
+    `skipped`, when a list, receives the paths of earlier outputs found in the folders and not checked
+    (annotated copies, backups, summary workbooks)."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     excluded = [os.path.realpath(p) for p in exclude if p]
@@ -67,6 +73,7 @@ def collect(paths, *, exclude=()) -> list[str]:
 
     out: list[str] = []
     seen: set[str] = set()
+    seen_skipped: dict[str, str] = {}
 
     def add(p: str) -> None:
         key = os.path.realpath(p)
@@ -81,15 +88,22 @@ def collect(paths, *, exclude=()) -> list[str]:
             for root, dirs, files in os.walk(p):
                 dirs[:] = [d for d in dirs if not d.startswith(".") and not is_excluded(os.path.join(root, d))]
                 found += [os.path.join(root, n) for n in files
-                          if n.lower().endswith(EXTENSIONS) and not _skip_name(n)]
+                          if n.lower().endswith(EXTENSIONS) and not _hidden_or_lock(n)]
             # path order, folder by folder: 市直/办公室/x.xlsx before 市直/y.xlsx, as a file manager lists them
             for f in sorted(found, key=lambda f: os.path.relpath(f, p).split(os.sep)):
-                if not is_our_summary(f):
-                    add(f)
+                if is_excluded(f):
+                    continue
+                if is_our_output(f) or is_our_summary(f):
+                    if os.path.realpath(f) not in seen_skipped:
+                        seen_skipped[os.path.realpath(f)] = f
+                    continue
+                add(f)
         else:
             # named explicitly: kept even if odd (a directory called x.xlsx, a missing file), so that
             # the report says what is wrong with it instead of silently dropping it
             add(p)
+    if skipped is not None:  # a file also named explicitly was checked, so it was not skipped
+        skipped.extend(f for real, f in seen_skipped.items() if real not in seen)
     return out
 
 

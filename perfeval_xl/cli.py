@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 
 from . import __version__
@@ -20,10 +21,62 @@ from . import __version__
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_FAILED = 0, 1, 2
 
 
+# argparse's own messages, in Chinese (gettext-free: the common ones, matched on the English text)
+_ERRORS = (
+    (r"^the following arguments are required: (.*)$", r"缺少必需的参数：\1"),
+    (r"^unrecognized arguments: (.*)$", r"无法识别的参数：\1"),
+    (r"^invalid choice: (.*) \(choose from (.*)\)$", r"无效的选项值 \1（可选：\2）"),
+    (r"^invalid int value: (.*)$", r"应为整数，而不是 \1"),
+    (r"^invalid float value: (.*)$", r"应为数字，而不是 \1"),
+    (r"^invalid (\S+) value: (.*)$", r"无效的值 \2"),
+    (r"^expected one argument$", "需要一个值"),
+    (r"^expected at least one argument$", "至少需要一个值"),
+    (r"^expected at most one argument$", "最多只能有一个值"),
+    (r"^expected (\d+) arguments?$", r"需要 \1 个值"),
+    (r"^not allowed with argument (.*)$", r"不能与 \1 同时使用"),
+    (r"^ambiguous option: (\S+) could match (.*)$", r"选项 \1 不明确，可能是：\2"),
+    (r"^one of the arguments (.*) is required$", r"必须给出其中一个参数：\1"),
+    (r"^ignored explicit argument (.*)$", r"多余的值 \1"),
+)
+_ARGUMENT = re.compile(r"^argument (.+?): (.*)$", re.S)
+
+
+def translate_error(message: str) -> str:
+    """argparse's English error text -> Chinese ("argument --jobs: invalid int value: 'x'" ->
+    "参数 --jobs：应为整数，而不是 'x'"). Unknown messages pass through unchanged."""
+    prefix = ""
+    m = _ARGUMENT.match(message)
+    if m:
+        prefix, message = f"参数 {m.group(1)}：", m.group(2)
+    for pattern, repl in _ERRORS:
+        if re.match(pattern, message):
+            return prefix + re.sub(pattern, repl, message)
+    return prefix + message
+
+
+class _Formatter(argparse.HelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None):
+        return super().add_usage(usage, actions, groups, "用法：" if prefix is None else prefix)
+
+
 class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser that speaks Chinese: its own -h/--help, section titles and error messages."""
+
+    def __init__(self, *args, **kwargs):
+        add_help = kwargs.pop("add_help", True)
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, add_help=False, **kwargs)
+        self._positionals.title = "参数"
+        self._optionals.title = "选项"
+        if add_help:
+            self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help="显示本帮助并退出")
+
+    def format_help(self):
+        return re.sub(r"^(参数|选项|命令|子命令):$", r"\1：", super().format_help(), flags=re.M)
+
     def error(self, message):  # argparse exits 2 already; say it in Chinese
         self.print_usage(sys.stderr)
-        self.exit(EXIT_FAILED, f"{self.prog}：参数错误：{message}\n")
+        self.exit(EXIT_FAILED, f"{self.prog}：参数错误：{translate_error(message)}\n")
 
 
 def _codes(values) -> tuple[str, ...]:
@@ -36,7 +89,7 @@ def _codes(values) -> tuple[str, ...]:
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="perfeval", description="部门整体支出绩效自评表：校验、批量复核与自评报告")
-    p.add_argument("--version", action="version", version=f"perfeval-xl {__version__}")
+    p.add_argument("--version", action="version", version=f"perfeval-xl {__version__}", help="显示版本号并退出")
     sub = p.add_subparsers(dest="command", metavar="命令", parser_class=_Parser)
 
     c = sub.add_parser("check", help="校验一个或多个工作簿（文件或文件夹）")
@@ -49,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--annotate", metavar="OUTDIR", help="在 OUTDIR 中写出标注后的副本（原文件不动）")
     c.add_argument("--in-place", action="store_true", help="直接标注原文件（先写备份）")
     c.add_argument("--jobs", type=int, metavar="N", help="并行进程数（默认为 CPU 核数）")
+    c.add_argument("-q", "--quiet", action="store_true",
+                   help="每个文件只输出一行（路径、执行率、复核总分、等级、问题数或无法校验的原因），最后一行合计")
     c.add_argument("--formulas", action="store_true",
                    help="用 openpyxl 读取（可见公式，检查公式被覆盖等；较慢），默认用 python-calamine 快速读取")
     c.set_defaults(func=cmd_check)
@@ -71,6 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+SHOW_NAMES = 3  # file names listed in a message before "等"
+
+
+def _some(names, n: int = SHOW_NAMES) -> str:
+    names = list(names)
+    return "、".join(names[:n]) + ("等" if len(names) > n else "")
+
+
 def cmd_check(args) -> int:
     from . import batch
     from .output import render_json, render_text, use_color
@@ -87,46 +150,69 @@ def cmd_check(args) -> int:
     if args.config and not os.path.isfile(args.config):
         print(f"perfeval：设置文件 {args.config} 不存在", file=sys.stderr)
         return EXIT_FAILED
-    files = batch.collect(args.paths, exclude=tuple(x for x in (args.summary, args.annotate) if x))
+    skipped: list[str] = []
+    files = batch.collect(args.paths, exclude=tuple(x for x in (args.summary, args.annotate) if x), skipped=skipped)
     if not files:
         print("perfeval：没有找到要校验的工作簿（.xlsx .xlsm .xls .ods）", file=sys.stderr)
+        if skipped:
+            print(_skipped_message(skipped), file=sys.stderr)
         return EXIT_FAILED
     reports = batch.run(files, options, jobs=args.jobs, progress=sys.stderr)
 
     failed = False
+    done: list[str] = []  # where things went, said after the results
     if args.annotate or args.in_place:
         from .writers.annotate import annotate, default_dest
 
         used: set[str] = set()
+        written, backups = 0, []
         for r in reports:
             if r.error:
                 continue
             try:
                 if args.in_place:
-                    annotate(r.path, r, in_place=True)
+                    annotate(r.path, r, in_place=True, backups=backups)
                 else:
                     dest = _annotate_dest(r.path, args.paths, args.annotate, default_dest, used)
                     os.makedirs(os.path.dirname(dest), exist_ok=True)
                     annotate(r.path, r, dest)
+                written += 1
             except Exception as e:  # one file's marks must not stop the others
                 print(f"perfeval：{r.path}：无法写出标注：{e}", file=sys.stderr)
                 failed = True
+        if args.in_place:
+            line = f"已直接标注 {written} 个文件"
+            if backups:
+                line += f"，备份：{_some(backups)}（共 {len(backups)} 个，在原文件旁）"
+            done.append(line)
+        else:
+            done.append(f"标注副本已写入：{args.annotate}（{written} 个文件）")
     if args.summary:
         from .writers.summary import write_summary
 
         try:
-            write_summary(reports, args.summary)
+            path = write_summary(reports, args.summary)
+            done.append(f"汇总表已写入：{path}")
         except Exception as e:
             print(f"perfeval：无法写出汇总表 {args.summary}：{e}", file=sys.stderr)
             failed = True
 
     if args.format == "json":
-        sys.stdout.write(render_json(reports))
+        sys.stdout.write(render_json(reports, skipped=skipped))
     else:
-        sys.stdout.write(render_text(reports, color=use_color(sys.stdout)))
+        sys.stdout.write(render_text(reports, color=use_color(sys.stdout), quiet=args.quiet))
+        if skipped:
+            done.insert(0, _skipped_message(skipped))
+    sys.stdout.flush()
+    for line in done:
+        print(line, file=sys.stderr)
     if failed or any(r.error for r in reports):
         return EXIT_FAILED
     return EXIT_FINDINGS if any(r.errors for r in reports) else EXIT_CLEAN
+
+
+def _skipped_message(skipped) -> str:
+    return f"跳过 {len(skipped)} 个文件（以前生成的标注副本、备份或汇总表）：{_some(os.path.basename(f) for f in skipped)}"
 
 
 def _annotate_dest(path: str, roots, outdir: str, default_dest, used: set[str]) -> str:

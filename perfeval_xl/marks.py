@@ -26,6 +26,7 @@ Fill colours are encoded as strings so both appliers can store and parse them:
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -50,7 +51,9 @@ FONT_COLOR = {  # for the 严重程度 column of the result sheet
 }
 
 RESULT_COLUMNS = ("序号", "严重程度", "代码", "工作表", "单元格", "说明", "应为", "实为")
-RESULT_WIDTHS = (6, 9, 9, 16, 10, 70, 16, 16)
+RESULT_WIDTHS = (6, 9, 9, 16, 10, 70, 16, 16)  # minimum widths; _result_sheet widens to fit the text
+RESULT_WRAP_COLS = (5, 6, 7)  # 0-based: 说明, 应为, 实为 wrap (rows grow, never a fixed height)
+MAX_MEASURED_WIDTH = 40  # a measured column (not 说明) never grows past this
 LEDGER_HEADER = ("工作表", "单元格", "原填充类型", "原填充前景色", "原填充背景色", "原批注", "原批注作者")
 LEDGER_VERSION = "perfeval-ledger-1"  # A1 of the ledger sheet; a newer format must not be misread
 
@@ -86,6 +89,9 @@ class ResultSheet:
     lines: tuple[ResultLine, ...]
     widths: tuple[int, ...] = RESULT_WIDTHS
     header_row: int = 0  # 1-based row of the column header (freeze panes below it)
+    # added later, with defaults, so that older appliers keep working:
+    title_span: int = len(RESULT_COLUMNS)  # columns the title is merged and centred across
+    wrap_cols: tuple[int, ...] = RESULT_WRAP_COLS  # 0-based columns of finding rows that wrap
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +134,15 @@ def normalize_cell(cell: str) -> str | None:
     if not m:
         return None
     return f"{m.group(1).upper()}{int(m.group(2))}"
+
+
+def text_width(value) -> int:
+    """Display width in spreadsheet characters: a CJK or full-width character counts two."""
+    if value is None:
+        return 0
+    if isinstance(value, float):
+        value = f"{value:,.2f}"
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(value))
 
 
 def quote_sheet(sheet: str) -> str:
@@ -282,4 +297,21 @@ def _result_sheet(report: Report, generated: str | None) -> ResultSheet:
             (i, f.severity.label, f.code, f.sheet, f.cell, f.message, f.expected or "", f.actual or ""),
             "finding", f.severity, link, 4 if link else None,
         ))
-    return ResultSheet(RESULT_SHEET, tuple(lines), RESULT_WIDTHS, header_row)
+    return ResultSheet(RESULT_SHEET, tuple(lines), _measure(lines), header_row)
+
+
+def _measure(lines) -> tuple[int, ...]:
+    """Column widths that show every label whole: the longest text of each column (meta labels in A,
+    numbers in B, finding fields), at least RESULT_WIDTHS, at most MAX_MEASURED_WIDTH; 说明 stays as
+    given and wraps. Text meta values in B (unit name, 校验结论) run on over the empty cells to their right."""
+    widths = list(RESULT_WIDTHS)
+    for line in lines:
+        if line.role == "title":
+            continue
+        for i, v in enumerate(line.values[: len(widths)]):
+            if i in RESULT_WRAP_COLS:
+                continue
+            if line.role == "meta" and i == 1 and not isinstance(v, (int, float)):
+                continue  # text runs on to the right
+            widths[i] = max(widths[i], min(MAX_MEASURED_WIDTH, text_width(v) + 2))
+    return tuple(widths)

@@ -48,11 +48,18 @@ def summary_line(r: Report) -> str:
     return " · ".join(parts)
 
 
-def render_text(reports: Iterable[Report], color: bool = False) -> str:
+def render_text(reports: Iterable[Report], color: bool = False, quiet: bool = False) -> str:
+    """Every finding under its file and sheet; with quiet, one line per file (path and summary_line)."""
     reports = list(reports)
     out: list[str] = []
     for r in reports:
         head = _paint(r.path, "1", color)
+        if quiet:
+            line = summary_line(r)
+            if r.error:
+                line = _paint("无法校验", "1;31", color) + f"：{r.error}"
+            out.append(f"{head}  {line}")
+            continue
         if r.error:
             out.append(f"{head}\n  {_paint('无法校验', '1;31', color)}：{r.error}\n")
             continue
@@ -79,10 +86,14 @@ def render_text(reports: Iterable[Report], color: bool = False) -> str:
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-def render_json(reports: Iterable[Report]) -> str:
+def render_json(reports: Iterable[Report], skipped: Iterable[str] | None = None) -> str:
     """{"files": [{"path", "metrics": {...}, "findings": [{code, severity, sheet, cell, message, expected, actual}],
-    "error"}]}"""
-    return json.dumps({"files": [r.to_dict() for r in reports]}, ensure_ascii=False, indent=2) + "\n"
+    "error"}], "skipped": [...]}; "skipped" (given by `perfeval check`: paths of earlier outputs found in the
+    folders and not checked, [] when none) is left out when None."""
+    data = {"files": [r.to_dict() for r in reports]}
+    if skipped is not None:
+        data["skipped"] = list(skipped)
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
 def render_rules(catalog: dict, color: bool = False) -> str:

@@ -132,9 +132,12 @@ def test_user_workbook_is_preserved(seed_example, tmp_path):
         assert wa.print_title_rows == wb_.print_title_rows
     assert any(c.value and str(c.value).startswith("=") for r in b[SE].iter_rows() for c in r)  # formulas kept
 
-    def raw_count(path, tag):
+    def raw_count(path, tag):  # over the user's sheets (our 校验结果 has a merged title of its own)
+        from perfeval_xl.writers.annotate import _sheet_parts
+
         with zipfile.ZipFile(path) as z:
-            return sum(z.read(n).count(tag) for n in z.namelist() if n.startswith("xl/worksheets/sheet"))
+            parts = {part for name, part in _sheet_parts(z).items() if name != RESULT_SHEET}
+            return sum(z.read(n).count(tag) for n in parts)
 
     for tag in (b"<dataValidation ", b"<conditionalFormatting", b"<mergeCell "):
         assert raw_count(out, tag) == raw_count(seed_example, tag) > 0
@@ -227,3 +230,131 @@ def test_real_report_marks_every_flagged_cell_and_nothing_else(seed_example, tmp
     assert {k for k in src if src[k][:2] != dst[k][:2]} <= expected  # fills change only on flagged cells
     rows = [r for r in load_workbook(out)[RESULT_SHEET].iter_rows(values_only=True) if isinstance(r[0], int)]
     assert len(rows) == len(report.findings)
+
+
+# ---- cached values survive marking ------------------------------------------------------------
+
+def _found(path, fast=True):
+    from perfeval_xl.pipeline import CheckOptions, check_file
+
+    rep = check_file(path, CheckOptions(fast=fast))
+    assert rep.error is None
+    return rep, {(f.code, f.sheet, f.cell) for f in rep.findings}
+
+
+def _cached(path):
+    wb = load_workbook(path, data_only=True)
+    return {(name, c.coordinate): c.value for name in FORM_SHEETS for r in wb[name].iter_rows() for c in r}
+
+
+def _formula_cells(path):
+    wb = load_workbook(path)
+    return {(name, c.coordinate) for name in FORM_SHEETS for r in wb[name].iter_rows() for c in r
+            if isinstance(c.value, str) and c.value.startswith("=")}
+
+
+def test_a_marked_copy_keeps_every_cached_value_and_checks_the_same(seed_example, tmp_path):
+    report, before = _found(seed_example)
+    assert ("PE301", SG, "B5") in before and ("PE209", SE, "H22") in before
+    out = annotate(seed_example, report, str(tmp_path / "marked.xlsx"))
+    _, after = _found(out)
+    assert after == before and not any(code == "PE503" for code, _, _ in after)
+    _, slow_before = _found(seed_example, fast=False)
+    _, slow_after = _found(out, fast=False)
+    assert slow_after == slow_before
+    formulas = _formula_cells(seed_example)
+    assert formulas and _formula_cells(out) == formulas  # still formulas, now with their results
+    assert _cached(out) == _cached(seed_example)
+    # text results keep t="str" (a title built by a formula), numbers stay numbers
+    wb = load_workbook(out, data_only=True)
+    assert wb[SG]["A1"].value == "2024年度部门“三公”经费情况表" and wb[SG]["D4"].value == pytest.approx(-15.13)
+    # marking again (our own copy as the source) keeps them too
+    again = annotate(out, report, str(tmp_path / "again.xlsx"))
+    assert _cached(again) == _cached(seed_example) and _found(again)[1] == before
+
+
+def test_in_place_marking_keeps_cached_values(seed_example, tmp_path):
+    src = tmp_path / "益阳.xlsx"
+    shutil.copyfile(seed_example, src)
+    report, before = _found(str(src))
+    backups = []
+    assert annotate(str(src), report, in_place=True, backups=backups) == str(src)
+    assert len(backups) == 1 and open(backups[0], "rb").read() == open(seed_example, "rb").read()
+    _, after = _found(str(src))
+    assert after == before and not any(code == "PE503" for code, _, _ in after)
+    assert _cached(str(src)) == _cached(seed_example)
+
+
+def test_cached_values_of_every_type_are_put_back(tmp_path):
+    """Numbers, text, booleans, errors and the empty text a formula can return, from a hand-made package."""
+    from openpyxl import Workbook
+
+    from perfeval_xl.writers.annotate import read_cached_values, restore_cached_values
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "表"
+    ws["A1"], ws["A2"], ws["A3"], ws["A4"], ws["A5"], ws["A6"] = 1, "=A1*2", '="x"&A1', "=A1>0", "=1/0", '=""'
+    plain = tmp_path / "plain.xlsx"
+    wb.save(plain)
+    cached = {"表": {"A2": ("n", "2"), "A3": ("str", "x<1>&"), "A4": ("b", "1"), "A5": ("e", "#DIV/0!"),
+                     "A6": ("str", "")}}
+    assert restore_cached_values(str(plain), cached) == 5
+    got = load_workbook(plain, data_only=True)["表"]
+    assert [got[f"A{i}"].value for i in range(2, 6)] == [2, "x<1>&", True, "#DIV/0!"]
+    assert load_workbook(plain)["表"]["A2"].value == "=A1*2"  # the formula is still there
+    assert read_cached_values(str(plain)) == cached
+
+
+def test_an_annotated_copy_is_not_named_twice(tmp_path):
+    from perfeval_xl.batch import annotate_dest
+
+    assert default_dest("收件/甲_已校验.xlsx") == "收件/甲_已校验.xlsx"
+    assert default_dest("收件/甲.xls") == "收件/甲_已校验.xlsx"
+    assert annotate_dest(str(tmp_path / "in" / "甲_已校验.xlsx"), [str(tmp_path / "in")], str(tmp_path / "out")) \
+        == str(tmp_path / "out" / "甲_已校验.xlsx")
+
+
+# ---- the 校验结果 sheet reads and prints well -------------------------------------------------
+
+def test_result_sheet_layout_fits_labels_wraps_and_prints_one_page_wide(seed_example, tmp_path):
+    from perfeval_xl.marks import text_width
+    from perfeval_xl.pipeline import CheckOptions, check_file
+
+    report = check_file(seed_example, CheckOptions())
+    ws = load_workbook(annotate(seed_example, report, str(tmp_path / "a.xlsx")))[RESULT_SHEET]
+    labels = [r[0].value for r in ws.iter_rows(min_row=2) if isinstance(r[0].value, str) and r[0].value != "序号"]
+    assert "全年预算数（万元）" in labels and "等级（复核）" in labels
+    assert ws.column_dimensions["A"].width >= max(text_width(v) for v in labels)
+    assert "A1:H1" in {str(r) for r in ws.merged_cells.ranges}
+    assert ws["A1"].alignment.horizontal == "center"
+    assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == 9
+    assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth == 1
+    assert ws.page_setup.fitToHeight == 0
+    header = next(r[0].row for r in ws.iter_rows() if r[0].value == "序号")
+    assert ws.print_title_rows.replace("$", "") == f"{header}:{header}"
+    rows = [r for r in ws.iter_rows(min_row=header + 1) if isinstance(r[0].value, int)]
+    assert all(r[5].alignment.wrap_text for r in rows)
+    long_rows = [r[0].row for r in rows if text_width(r[5].value) > 1.4 * ws.column_dimensions["F"].width]
+    short_rows = [r[0].row for r in rows if text_width(r[5].value) < ws.column_dimensions["F"].width * 0.8]
+    assert long_rows and short_rows
+    assert all(ws.row_dimensions[r].height and ws.row_dimensions[r].height >= 30 for r in long_rows)
+    assert all(ws.row_dimensions[r].height is None for r in short_rows)  # Excel sizes these itself
+
+
+def test_result_sheet_prints_whole_on_the_first_page(seed_example, tmp_path, soffice):
+    """LibreOffice's PDF: the title, every label and the 说明/应为/实为 columns are on page 1."""
+    import subprocess
+
+    from perfeval_xl.pipeline import CheckOptions, check_file
+
+    report = check_file(seed_example, CheckOptions())
+    out = annotate(seed_example, report, str(tmp_path / "a.xlsx"))
+    subprocess.run([soffice, f"-env:UserInstallation=file://{tmp_path}/p", "--headless", "--convert-to", "pdf",
+                    "--outdir", str(tmp_path), out], check=True, capture_output=True, timeout=180)
+    text = subprocess.run(["pdftotext", "-f", "1", "-l", "1", "-layout", str(tmp_path / "a.pdf"), "-"],
+                          check=True, capture_output=True, text=True).stdout
+    flat = text.replace(" ", "")
+    for piece in ("校验结果", "全年预算数（万元）", "执行率得分（复核）", "等级（复核）", "说明", "应为", "实为",
+                  "一级指标“产出指标(50分)”标明50分"):
+        assert piece in flat, piece

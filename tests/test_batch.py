@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import zipfile
 
@@ -178,3 +179,83 @@ def test_cli_check_folder_end_to_end(inbox, tmp_path):
     assert wb.sheetnames[0] == "校验结果"
     after = {p: open(os.path.join(r, p), "rb").read() for r, _, fs in os.walk(work) for p in fs}
     assert after == before  # inputs untouched
+
+
+def test_collect_says_which_earlier_outputs_it_skipped_and_checks_named_ones(inbox):
+    skipped = []
+    files = collect([str(inbox)], skipped=skipped)
+    assert sorted(os.path.relpath(f, inbox) for f in skipped) == [
+        "上次的汇总.xlsx", os.path.join("区县", "超预算_备份_20250423-101500.xlsx"),
+        os.path.join("区县", "超预算_已校验.xlsx")]
+    assert not set(skipped) & set(files)
+    assert not any("~$" in f for f in skipped)  # lock files are not submissions: left out silently
+    # a file named explicitly is always checked, whatever its name
+    named = [str(inbox / "区县" / "超预算_已校验.xlsx"), str(inbox / "区县" / "超预算_备份_20250423-101500.xlsx")]
+    skipped2 = []
+    assert collect(named + [str(inbox / "区县")], skipped=skipped2)[:2] == named
+    assert skipped2 == []  # named files were checked, so they were not skipped
+    # this run's own outputs are still left out
+    assert collect([str(inbox)], exclude=[str(inbox / "上次的汇总.xlsx")], skipped=(s3 := [])) == files
+    assert "上次的汇总.xlsx" not in {os.path.basename(f) for f in s3}
+
+
+def test_summary_charts_leave_out_unreadable_files_and_grow_with_the_units(tmp_path):
+    from decimal import Decimal as D
+
+    from perfeval_xl.writers.summary import chart_height, chart_units
+
+    def rep(path, unit, score, codes=("PE303",)):
+        return Report(path, [Finding(c, Severity.WARNING, "s", "A1", "m") for c in codes],
+                      Metrics(department=unit, year=2024, total_score=D(score), execution_rate=D("0.9")))
+
+    few = [rep("a/甲.xlsx", "甲局", 90), rep("b/甲.xlsx", "甲局", 80), rep("乙.xlsx", "乙局", 70),
+           Report("坏.xlsx", error="文件已加密")]
+    assert [u[0] for u in chart_units(few)] == ["甲局（a/甲.xlsx）", "甲局（b/甲.xlsx）", "乙局"]
+    assert [u[0] for u in chart_units(few[1:])] == ["甲局", "乙局"]
+    assert [u[1] for u in chart_units(few)] == [90, 80, 70]  # the unreadable file is not a bar
+    many = [rep(f"{i}.xlsx", f"第{i}号单位", 90) for i in range(300)]
+    assert chart_height(300) > 5 * chart_height(3) and chart_height(300) <= 160
+
+    def chart_facts(path):
+        wb = load_workbook(path)
+        ws = wb["图表"]
+        with zipfile.ZipFile(path) as z:
+            charts = [z.read(n).decode() for n in sorted(z.namelist()) if n.startswith("xl/charts/chart")]
+            drawing = z.read("xl/drawings/drawing1.xml").decode()
+        return wb, ws, charts, drawing
+
+    wb, ws, charts, drawing = chart_facts(write_summary(few, str(tmp_path / "few.xlsx")))
+    assert len(charts) == 3 and all('<barDir val="bar"/>' in c for c in charts)  # horizontal bars
+    values = [[c.value for c in row] for row in ws.iter_rows(values_only=False)]
+    flat = [v for row in values for v in row if v is not None]
+    assert "坏" not in flat and "PE303 公用经费项目超预算" in flat
+    assert wb["汇总"].max_row == 5  # the unreadable file still has its row in 汇总
+    heights = [int(h) for h in re.findall(r'cy="(\d+)"', drawing)]
+    _, _, _, drawing_many = chart_facts(write_summary(many, str(tmp_path / "many.xlsx")))
+    heights_many = [int(h) for h in re.findall(r'cy="(\d+)"', drawing_many)]
+    assert max(heights_many) > 5 * max(heights)
+
+
+def test_summary_chart_names_every_unit_in_libreoffice(tmp_path, soffice):
+    """Rendered by LibreOffice, each of 40 units is labelled on the chart page (none skipped) and the
+    unreadable file is not on it."""
+    import subprocess
+    from decimal import Decimal as D
+
+    reports = [Report(f"{i}.xlsx", [], Metrics(department=f"测试单位{i:02d}号", year=2024, total_score=D(90),
+                                                 execution_rate=D("0.95"))) for i in range(40)]
+    reports.insert(7, Report("加密的文件.xlsx", error="文件已加密"))
+    out = write_summary(reports, str(tmp_path / "s.xlsx"))
+    subprocess.run([soffice, f"-env:UserInstallation=file://{tmp_path}/p", "--headless", "--convert-to", "pdf",
+                    "--outdir", str(tmp_path), out], check=True, capture_output=True, timeout=180)
+    pdf = str(tmp_path / "s.pdf")
+    pages = int(re.search(r"Pages:\s+(\d+)", subprocess.run(["pdfinfo", pdf], capture_output=True,
+                                                              text=True).stdout).group(1))
+    texts = [subprocess.run(["pdftotext", "-f", str(p), "-l", str(p), pdf, "-"], capture_output=True,
+                            text=True).stdout.replace(" ", "") for p in range(1, pages + 1)]
+    chart_pages = [t for t in texts if "各单位复核总分" in t]
+    assert chart_pages
+    text = "".join(texts[texts.index(chart_pages[0]):])
+    missing = [f"测试单位{i:02d}号" for i in range(40) if f"测试单位{i:02d}号" not in text]
+    assert not missing
+    assert "加密的文件" not in text

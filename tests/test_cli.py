@@ -34,7 +34,7 @@ def test_check_exits_0_when_only_warnings_remain(capsys, seed_original):
 def test_json_shape(capsys, seed_original, seed_example):
     code, out, _ = run(capsys, "check", "--format", "json", seed_original, seed_example)
     data = json.loads(out)
-    assert list(data) == ["files"] and len(data["files"]) == 2
+    assert list(data) == ["files", "skipped"] and len(data["files"]) == 2 and data["skipped"] == []
     for f in data["files"]:
         assert set(f) == {"path", "metrics", "findings", "error"} and f["error"] is None
         assert f["metrics"]["execution_rate"] == pytest.approx(0.9596)
@@ -177,3 +177,89 @@ def test_report_subcommands_and_their_rules_are_registered(capsys):
     assert code == 0 and "build" in out
     code, out, _ = run(capsys, "rules")
     assert "PR6" in out
+
+
+def test_quiet_prints_one_line_per_file_and_the_total(capsys, tmp_path, seed_original):
+    for name in ("甲.xlsx", "乙.xlsx"):
+        shutil.copyfile(seed_original, tmp_path / name)
+    (tmp_path / "坏.xlsx").write_bytes(b"not a zip")
+    code, out, _ = run(capsys, "check", "-q", str(tmp_path))
+    lines = out.splitlines()
+    assert code == 2 and len(lines) == 4
+    good = [ln for ln in lines if "甲.xlsx" in ln or "乙.xlsx" in ln]
+    assert len(good) == 2 and all("执行率 95.96%" in ln and "复核总分 99.60" in ln and "等级 优" in ln
+                                  and "错误 3" in ln for ln in good)
+    bad = [ln for ln in lines if "坏.xlsx" in ln]
+    assert len(bad) == 1 and "无法校验：" in bad[0]
+    assert lines[-1].startswith("共 3 个文件") and "1 个文件无法校验" in lines[-1]
+    assert "PE205" not in out  # no findings listed
+    code, out, _ = run(capsys, "check", "--quiet", str(tmp_path / "甲.xlsx"))
+    assert len(out.splitlines()) == 1
+
+
+def test_the_reviewer_is_told_where_the_outputs_went(capsys, tmp_path, seed_original):
+    src = tmp_path / "in" / "a.xlsx"
+    src.parent.mkdir()
+    shutil.copyfile(seed_original, src)
+    shutil.copyfile(seed_original, tmp_path / "in" / "b.xlsx")
+    summary, outdir = tmp_path / "汇总.xlsx", tmp_path / "marked"
+    code, out, err = run(capsys, "check", "-q", str(src.parent), "--summary", str(summary), "--annotate", str(outdir))
+    assert code == 1
+    assert f"汇总表已写入：{summary}" in err and f"标注副本已写入：{outdir}（2 个文件）" in err
+    code, out, err = run(capsys, "check", "--in-place", str(src))
+    backups = [n for n in os.listdir(src.parent) if "_备份_" in n]
+    assert len(backups) == 1 and "已直接标注 1 个文件，备份：" in err and backups[0] in err
+    # JSON stays pure on stdout; the news goes to stderr
+    code, out, err = run(capsys, "check", "--format", "json", str(tmp_path / "in" / "b.xlsx"), "--summary",
+                         str(summary))
+    assert json.loads(out)["files"] and "汇总表已写入" in err
+
+
+def test_earlier_outputs_in_a_folder_are_skipped_aloud_and_checked_when_named(capsys, tmp_path, seed_original):
+    inbox = tmp_path / "收件箱"
+    inbox.mkdir()
+    shutil.copyfile(seed_original, inbox / "甲.xlsx")
+    for i in range(4):
+        shutil.copyfile(seed_original, inbox / f"乙{i}_已校验.xlsx")
+    shutil.copyfile(seed_original, inbox / "丙_备份_20250423-101500.xlsx")
+    code, out, err = run(capsys, "check", "-q", str(inbox))
+    assert "跳过 5 个文件（以前生成的标注副本、备份或汇总表）：丙_备份_20250423-101500.xlsx、乙0_已校验.xlsx、" \
+           "乙1_已校验.xlsx等" in err
+    assert len(out.splitlines()) == 1 and "甲.xlsx" in out
+    code, out, err = run(capsys, "check", "--format", "json", str(inbox))
+    data = json.loads(out)
+    assert len(data["files"]) == 1 and len(data["skipped"]) == 5 and "跳过" not in err
+    named = str(inbox / "乙0_已校验.xlsx")
+    code, out, err = run(capsys, "check", "-q", named)
+    assert code == 1 and named in out and "跳过" not in err
+    # marking an annotated copy again does not make "_已校验_已校验"
+    code, out, err = run(capsys, "check", "-q", named, "--annotate", str(tmp_path / "out"))
+    assert os.listdir(tmp_path / "out") == ["乙0_已校验.xlsx"]
+
+
+def test_help_and_usage_errors_are_in_chinese(capsys):
+    code, out, err = run(capsys, "--help")
+    assert code == 0 and "用法：perfeval" in out and "显示本帮助并退出" in out
+    for english in ("usage:", "show this help", "options:", "positional arguments"):
+        assert english not in out
+    code, out, _ = run(capsys, "check", "-h")
+    assert code == 0 and "用法：perfeval check" in out and "--quiet" in out and "show this help" not in out
+    code, _, err = run(capsys, "check")
+    assert code == 2 and "缺少必需的参数：PATH" in err and "required" not in err and "usage" not in err
+    code, _, err = run(capsys, "check", "--jobs", "x", "a.xlsx")
+    assert code == 2 and "参数 --jobs：应为整数" in err
+    code, _, err = run(capsys, "check", "--format", "xml", "a.xlsx")
+    assert code == 2 and "无效的选项值 'xml'" in err and "invalid choice" not in err
+    code, _, err = run(capsys, "check", "a.xlsx", "--bogus")
+    assert code == 2 and "无法识别的参数：--bogus" in err
+    code, _, err = run(capsys, "nonsense")
+    assert code == 2 and "无效的选项值" in err
+
+
+def test_translate_error_maps_the_common_messages():
+    from perfeval_xl.cli import translate_error
+
+    assert translate_error("argument --jobs: expected one argument") == "参数 --jobs：需要一个值"
+    assert translate_error("the following arguments are required: -o/--output") == "缺少必需的参数：-o/--output"
+    assert translate_error("argument --x: not allowed with argument --y") == "参数 --x：不能与 --y 同时使用"
+    assert translate_error("something new") == "something new"

@@ -109,3 +109,17 @@ def test_cells_links_and_text_guard():
     assert normalize_cell("") is None and normalize_cell("第4行") is None
     assert link_target("It's", "A1") == "#'It''s'!A1"
     assert needs_text_guard("=HYPERLINK(\"x\")") and needs_text_guard("-1") and not needs_text_guard("甲")
+
+
+def test_result_columns_are_measured_to_show_every_label_whole():
+    from perfeval_xl.marks import RESULT_WIDTHS, text_width
+
+    assert text_width("全年预算数（万元）") == 18 and text_width("PE205") == 5 and text_width(None) == 0
+    plan = plan_marks(seed_like_report(), generated="2025-04-23 10:00")
+    res = plan.result
+    labels = [ln.values[0] for ln in res.lines if ln.role == "meta"]
+    assert res.widths[0] >= max(text_width(v) for v in labels) >= text_width("执行率得分（复核）")
+    assert res.widths[3] >= text_width("三公经费情况表")  # 工作表 column
+    assert all(w >= m for w, m in zip(res.widths, RESULT_WIDTHS))
+    assert res.title_span == len(res.lines[res.header_row - 1].values)  # the title spans the table
+    assert 5 in res.wrap_cols  # 说明 wraps

@@ -13,17 +13,24 @@ annotate(src, report, dest=None, *, in_place=False, backup=True) -> str (the pat
 """
 from __future__ import annotations
 
+import math
 import os
+import posixpath
+import re
 import shutil
 import subprocess
 import tempfile
+import unicodedata
+import zipfile
 from datetime import datetime
+from xml.sax.saxutils import escape as xml_escape
 
 from ..errors import ReadError
 from ..findings import Report
 from ..marks import (
     FONT_COLOR, LEDGER_SHEET, NOTE_AUTHOR, RESULT_SHEET, LedgerEntry, MarkPlan, compose_note,
     is_mark_fill, is_our_note, ledger_rows, link_sheet, needs_text_guard, original_from_note, parse_ledger, plan_marks,
+    text_width,
 )
 from ..safety import preflight
 
@@ -33,7 +40,10 @@ CONVERT_TIMEOUT = 120  # seconds for one LibreOffice conversion of an .xls/.ods
 
 
 def default_dest(src: str, fmt: str | None = None) -> str:
+    """<name>_已校验<ext>; a copy that is already annotated keeps its name (never "_已校验_已校验")."""
     stem, ext = os.path.splitext(src)
+    if stem.endswith(ANNOTATED_SUFFIX):
+        stem = stem[: -len(ANNOTATED_SUFFIX)]
     return stem + ANNOTATED_SUFFIX + _ext_for(fmt, ext)
 
 
@@ -57,7 +67,9 @@ def _ext_for(fmt: str | None, ext: str) -> str:
 
 
 def annotate(src: str, report: Report, dest: str | None = None, *, in_place: bool = False,
-             backup: bool = True, plan: MarkPlan | None = None) -> str:
+             backup: bool = True, plan: MarkPlan | None = None, backups: list | None = None) -> str:
+    """Write the marked workbook; returns its path. `backups`, when a list, receives the backup
+    written by in_place (so that a front end can say where it is)."""
     src = os.fspath(src)
     fmt = preflight(src)
     converted_from = None
@@ -85,12 +97,19 @@ def annotate(src: str, report: Report, dest: str | None = None, *, in_place: boo
                 raise ValueError(f"{src}：输出文件与原文件相同；如需直接在原文件上标注，请使用 in_place=True")
         if os.path.dirname(target):
             os.makedirs(os.path.dirname(target), exist_ok=True)
+        backup_written = None
         if in_place and target == src and backup:
-            shutil.copy2(src, backup_path(src))
+            backup_written = backup_path(src)
+            shutil.copy2(src, backup_written)
         plan = plan or plan_marks(report, generated=f"{datetime.now():%Y-%m-%d %H:%M}")
         wb = _load(load_path, fmt)
         apply_plan(wb, plan, note=_conversion_note(src, converted_from))
-        _atomic_save(wb, target)
+        # openpyxl writes formulas without their results: put the source's cached values back
+        # (marking changes no value, so they stay valid) before the file takes its place
+        cached = read_cached_values(load_path)
+        _atomic_save(wb, target, lambda tmp: restore_cached_values(tmp, cached))
+        if backups is not None and backup_written:
+            backups.append(backup_written)
         return target
     finally:
         if workdir:
@@ -108,12 +127,14 @@ def _load(path: str, fmt: str):
         raise ReadError(path, f"无法用 openpyxl 打开以写入标注（{type(e).__name__}: {e}）") from None
 
 
-def _atomic_save(wb, target: str) -> None:
+def _atomic_save(wb, target: str, finish=None) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".perfeval_", suffix=os.path.splitext(target)[1],
                                dir=os.path.dirname(target) or ".")
     os.close(fd)
     try:
         wb.save(tmp)
+        if finish is not None:
+            finish(tmp)
         os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):
@@ -150,6 +171,143 @@ def _convert_to_xlsx(src: str, fmt: str, workdir: str) -> str:
     if not os.path.isfile(out):
         raise ReadError(src, f"LibreOffice 未能把 .{fmt} 转换为 .xlsx，无法标注；请用 Excel 另存为 .xlsx 后再标注")
     return out
+
+
+# ---- cached values of formulas ---------------------------------------------------------------
+
+_NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+# a formula cell as openpyxl writes it: <c r="B4" s="3"><f>B2+B3</f><v></v></c> (or <v/>, or no <v>)
+_FORMULA_CELL = re.compile(
+    r'<c r="([A-Z]{1,3}[0-9]{1,7})"((?:\s+[a-zA-Z:]+="[^"]*")*)\s*>'
+    r'(<f\b[^>]*/>|<f\b[^>]*>[^<]*</f>)(?:<v\s*/>|<v></v>)?</c>')
+_T_ATTR = re.compile(r'\s+t="[^"]*"')
+
+
+def _sheet_parts(z: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name -> zip member of its worksheet XML (from workbook.xml and its rels)."""
+    from xml.etree import ElementTree as ET
+
+    rels = {}
+    root = ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+    for rel in root.iter(f"{{{_NS_PKG_REL}}}Relationship"):
+        target = rel.get("Target", "")
+        target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+        rels[rel.get("Id")] = target
+    out = {}
+    for sheet in ET.fromstring(z.read("xl/workbook.xml")).iter(f"{{{_NS_MAIN}}}sheet"):
+        part = rels.get(sheet.get(f"{{{_NS_REL}}}id"))
+        if part and part in z.namelist():
+            out[sheet.get("name")] = part
+    return out
+
+
+def _shared_strings(z: zipfile.ZipFile) -> list[str]:
+    from xml.etree import ElementTree as ET
+
+    try:
+        data = z.read("xl/sharedStrings.xml")
+    except KeyError:
+        return []
+    return ["".join(t.text or "" for t in si.iter(f"{{{_NS_MAIN}}}t"))
+            for si in ET.fromstring(data).iter(f"{{{_NS_MAIN}}}si")]
+
+
+def read_cached_values(path: str) -> dict[str, dict[str, tuple[str, str]]]:
+    """Every formula cell's cached result in an .xlsx/.xlsm: {sheet: {"B4": (type, text)}} where type is
+    "n" (number), "str" (text), "b" (boolean 0/1) or "e" (error such as "#DIV/0!"). Read from the sheet XML
+    directly, so that the text of the value is kept exactly. {} when the file is not a readable package."""
+    from xml.etree import ElementTree as ET
+
+    c_tag, f_tag, v_tag = (f"{{{_NS_MAIN}}}{t}" for t in ("c", "f", "v"))
+    out: dict[str, dict[str, tuple[str, str]]] = {}
+    try:
+        with zipfile.ZipFile(path) as z:
+            parts = _sheet_parts(z)
+            strings = None
+            for name, part in parts.items():
+                cells: dict[str, tuple[str, str]] = {}
+                with z.open(part) as fh:
+                    for _, el in ET.iterparse(fh):
+                        if el.tag != c_tag:
+                            continue
+                        f, v = el.find(f_tag), el.find(v_tag)
+                        if f is not None and v is not None:
+                            t = el.get("t") or "n"
+                            text = v.text or ""  # "" is a valid text result (t="str"), not a number
+                            if not text and t not in ("str", "inlineStr"):
+                                el.clear()
+                                continue
+                            if t == "s":  # a formula's text result stored as a shared string (rare)
+                                strings = _shared_strings(z) if strings is None else strings
+                                try:
+                                    t, text = "str", strings[int(text)]
+                                except (ValueError, IndexError):
+                                    t = ""
+                            elif t == "inlineStr":
+                                t = "str"
+                            if t in ("n", "str", "b", "e"):
+                                cells[el.get("r")] = (t, text)
+                        el.clear()
+                if cells:
+                    out[name] = cells
+    except (zipfile.BadZipFile, KeyError, OSError, ET.ParseError):
+        return {}
+    return out
+
+
+def _with_value(m: re.Match, cached: dict[str, tuple[str, str]]) -> str:
+    hit = cached.get(m.group(1))
+    if hit is None:
+        return m.group(0)
+    t, text = hit
+    attrs = _T_ATTR.sub("", m.group(2))
+    if t != "n":
+        attrs += f' t="{t}"'
+    return f'<c r="{m.group(1)}"{attrs}>{m.group(3)}<v>{xml_escape(text)}</v></c>'
+
+
+def restore_cached_values(path: str, cached: dict[str, dict[str, tuple[str, str]]]) -> int:
+    """Put cached results back into the formula cells of a workbook openpyxl has just written (it writes
+    <f> with an empty <v>). Only the worksheet parts that change are rewritten; every other member is
+    copied byte for byte. Returns the number of cells given a value."""
+    if not cached:
+        return 0
+    with zipfile.ZipFile(path) as z:
+        parts = {part: cached[name] for name, part in _sheet_parts(z).items() if name in cached}
+        new: dict[str, bytes] = {}
+        total = 0
+        for part, cells in parts.items():
+            xml = z.read(part).decode("utf-8")
+            count = 0
+
+            def sub(m, cells=cells):
+                nonlocal count
+                out = _with_value(m, cells)
+                count += out != m.group(0)
+                return out
+
+            xml2 = _FORMULA_CELL.sub(sub, xml)
+            if count:
+                new[part] = xml2.encode("utf-8")
+                total += count
+        if not new:
+            return 0
+        fd, tmp = tempfile.mkstemp(prefix=".perfeval_v_", suffix=".zip", dir=os.path.dirname(path) or ".")
+        os.close(fd)
+        try:
+            with zipfile.ZipFile(tmp, "w") as out:
+                for info in z.infolist():
+                    data = new.get(info.filename)
+                    if data is None:
+                        data = z.read(info)
+                    out.writestr(info, data, compress_type=info.compress_type)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    os.replace(tmp, path)
+    return total
 
 
 # ---- colours ---------------------------------------------------------------------------------
@@ -306,40 +464,95 @@ def _write_result(wb, plan: MarkPlan, note: str | None) -> None:
     ws = wb.create_sheet(res.name, 0)
     for i, w in enumerate(res.widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = w
+    span = getattr(res, "title_span", len(res.widths)) or len(res.widths)
+    wrap_cols = set(getattr(res, "wrap_cols", (5,)))
     bold = Font(bold=True)
     head_fill = PatternFill(fill_type="solid", fgColor="FFD9D9D9")
     wrap = Alignment(wrap_text=True, vertical="top")
+    top = Alignment(vertical="top")
+    left = Alignment(horizontal="left")
     lines = list(res.lines)
     header_row = res.header_row
+    note_row = None
     if note:
         lines.insert(1, type(lines[0])(("说明", note), "meta"))
         header_row += 1
+        note_row = 2
     for r, line in enumerate(lines, start=1):
         for c, value in enumerate(line.values, start=1):
             fmt = line.formats[c - 1] if c - 1 < len(line.formats) else ""
             cell = _put(ws, r, c, value, fmt)
             if line.role == "title":
                 cell.font = Font(bold=True, size=14)
+                cell.alignment = Alignment(horizontal="center", vertical="center")
             elif line.role == "header":
                 cell.font, cell.fill = bold, head_fill
-            elif line.role == "meta" and c == 1:
-                cell.font = bold
+                cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+            elif line.role == "meta":
+                if c == 1:
+                    cell.font = bold
+                else:
+                    cell.alignment = left  # beside its label, numbers too
             elif line.role == "error":
                 cell.font = Font(bold=True, color=FONT_COLOR[line.severity])
             elif line.role == "finding":
-                cell.alignment = wrap
+                cell.alignment = wrap if c - 1 in wrap_cols else top
+                if c == 1:
+                    cell.alignment = Alignment(horizontal="center", vertical="top")
                 if c == 2 and line.severity is not None:
                     cell.font = Font(bold=True, color=FONT_COLOR[line.severity])
+        if line.role == "title" and span > 1:
+            ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=span)
         if line.link and line.link_col is not None and link_sheet(line.link) in wb.sheetnames:
             cell = ws.cell(r, line.link_col + 1)
             cell.hyperlink = Hyperlink(ref=cell.coordinate, location=line.link.lstrip("#"),
                                        display=str(cell.value or ""))
             cell.font = Font(color="FF0563C1", underline="single")
+            cell.alignment = top
+        if line.role == "finding":
+            n = _wrapped_lines(line.values, res.widths, wrap_cols)
+            if n > 1:
+                # Excel fits a row without a height to its wrapped text, but LibreOffice and WPS keep the
+                # default height and the lines overlap the next row: give such rows the height they need
+                ws.row_dimensions[r].height = LINE_HEIGHT * n + 2
+    if note_row and span > 2:
+        # the conversion note is long: across the table, wrapped; a merged cell does not grow by itself
+        ws.merge_cells(start_row=note_row, start_column=2, end_row=note_row, end_column=span)
+        ws.cell(note_row, 2).alignment = Alignment(wrap_text=True, vertical="top")
+        room = max(1, sum(res.widths[1:span]))
+        ws.row_dimensions[note_row].height = 15 * (1 + text_width(note) // room)
     ws.freeze_panes = ws.cell(header_row + 1, 1)
+    # printing: A4 landscape, one page wide, the column header repeated on every page
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    if header_row:
+        ws.print_title_rows = f"{header_row}:{header_row}"
+    ws.print_options.horizontalCentered = True
     for other in wb.worksheets:
         other.sheet_view.tabSelected = False
     ws.sheet_view.tabSelected = True
     wb.active = 0
+
+
+LINE_HEIGHT = 15  # points per line of 11-point text (CJK included)
+CJK_UNITS = 1.7  # width of a CJK character in column-width units as rendered (Excel ~2, LibreOffice ~1.6)
+
+
+def _line_units(text: str) -> float:
+    wide = sum(1 for ch in text if unicodedata.east_asian_width(ch) in "WF")
+    return wide * CJK_UNITS + (len(text) - wide)
+
+
+def _wrapped_lines(values, widths, wrap_cols) -> int:
+    """Lines the longest wrapped value of a row takes at the column widths."""
+    n = 1
+    for i in wrap_cols:
+        if i < len(values) and i < len(widths) and values[i] not in (None, ""):
+            room = max(1.0, widths[i] - 1.0)
+            n = max(n, sum(max(1, math.ceil(_line_units(part) / room)) for part in str(values[i]).split("\n")))
+    return n
 
 
 def _write_ledger(wb, entries: list[LedgerEntry]) -> None:

@@ -5,7 +5,9 @@ write_summary(reports, dest) -> str
            (an unreadable file is a row whose 说明 holds the reason)
   全部问题  every finding: 文件 单位 代码 严重程度 工作表 单元格 说明 应为 实为
   规则统计  per rule code: 名称, 严重程度, 出现次数, 涉及文件数 (most frequent first)
-  图表     native Excel bar charts: 复核总分 per unit, 执行率 per unit, the most frequent rule codes
+  图表     native Excel horizontal bar charts sized by the number of units: the most frequent rules
+           ("PE303 公用经费项目超预算"), 复核总分 and 执行率 per readable unit (unreadable files stay in 汇总 only;
+           a unit name shared by two files gets the file name added); their data sits right of the charts
 Text taken from submitted files is always written as text: "=HYPERLINK(...)" stays a string.
 """
 from __future__ import annotations
@@ -30,6 +32,13 @@ FINDING_COLUMNS = ("文件", "单位", "代码", "严重程度", "工作表", "�
 FINDING_WIDTHS = (36, 26, 9, 9, 14, 9, 70, 14, 14)
 RULE_COLUMNS = ("代码", "名称", "严重程度", "出现次数", "涉及文件数")
 TOP_RULES = 15  # rule codes shown in the frequency chart
+CHART_CM_PER_BAR = 0.5  # horizontal bar charts grow with the number of units ...
+LABEL_PT = 8  # unit names and values on the bars
+LABEL_MAX_WIDTH = 44  # display width of a bar label; LibreOffice wraps longer ones and then skips every other
+CHART_MIN_CM, CHART_MAX_CM = 7.0, 160.0  # ... within these heights (160 cm: ~300 units still labelled)
+UNIT_CHART_CM = 13.5  # width of each per-unit chart; the two stand side by side on landscape A4
+UNIT_CHART_COLS = 8  # default-width columns those 13.5 cm take (~1.69 cm each)
+CHART_DATA_COL = 2 * UNIT_CHART_COLS + 3  # the charts' data starts here, right of the charts
 SUMMARY_TITLE = "perfeval 批量校验汇总"  # docProps title: marks the file as ours
 
 
@@ -56,9 +65,166 @@ def _rule_titles() -> dict:
     return CATALOG
 
 
+def chart_units(reports) -> list[tuple[str, float | None, float | None]]:
+    """(label, 复核总分, 执行率) for each readable file, in summary order: the unit's name, with the file name
+    added when two files give the same name. Unreadable files stay out of the charts (the 汇总 table lists them)."""
+    rows = [r for r in reports if not r.error and r.metrics is not None]
+    groups: dict[str, list[str]] = {}
+    for r in rows:
+        groups.setdefault(_unit(r), []).append(r.path)
+    out = []
+    for r in rows:
+        label = _unit(r)
+        if len(groups[label]) > 1:
+            label = f"{label}（{_short_path(r.path, groups[label])}）"
+        out.append((_fit(label), _num(r.metrics.total_score), _num(r.metrics.execution_rate)))
+    return out
+
+
+def _short_path(path: str, among) -> str:
+    """The file name, with as many parent folders as it takes to tell it from the others in `among`."""
+    parts = os.path.normpath(path).split(os.sep)
+    for k in range(1, len(parts) + 1):
+        tail = "/".join(parts[-k:])
+        if sum(1 for p in among if "/".join(os.path.normpath(p).split(os.sep)[-k:]) == tail) <= 1:
+            return tail
+    return "/".join(parts)
+
+
+def _fit(label: str, limit: int = LABEL_MAX_WIDTH) -> str:
+    """A label no wider than `limit` (a CJK character counts two): head + "…" + tail, so that the end of a
+    file name, which tells two same-named units apart, stays visible."""
+    from ..marks import text_width
+
+    if text_width(label) <= limit:
+        return label
+    head, tail = "", ""
+    left, right = 0, len(label) - 1
+    budget = limit - 1
+    while left <= right:
+        take_tail = text_width(tail) < text_width(head)
+        ch = label[right] if take_tail else label[left]
+        if text_width(head + tail + ch) > budget:
+            break
+        if take_tail:
+            tail, right = ch + tail, right - 1
+        else:
+            head, left = head + ch, left + 1
+    return head + "…" + tail
+
+
+def _font(points: float):
+    """Text properties of a chart element: the font size only."""
+    from openpyxl.chart.text import RichText
+    from openpyxl.drawing.text import CharacterProperties, Paragraph, ParagraphProperties, RichTextProperties
+
+    size = int(points * 100)
+    # no wrapping: a long name wrapped onto two lines makes LibreOffice drop every other label
+    return RichText(bodyPr=RichTextProperties(wrap="none"), p=[Paragraph(pPr=ParagraphProperties(defRPr=CharacterProperties(sz=size)),
+                                 endParaRPr=CharacterProperties(sz=size))])
+
+
+def chart_height(n: int) -> float:
+    """cm for a horizontal bar chart of n bars: ~0.5 cm a bar (a 9-point label each), within reasonable caps."""
+    return round(min(CHART_MAX_CM, max(CHART_MIN_CM, 3 + CHART_CM_PER_BAR * n)), 1)
+
+
+def _write_charts(wc, reports, ranked, catalog) -> None:
+    """Horizontal bar charts, one bar per unit, growing downwards with the number of units, plus the
+    most frequent rules labelled "PE303 公用经费项目超预算". Their data is written to the right of the
+    charts (outside the print area) so that unreadable files can be left out."""
+    import math
+
+    from openpyxl.chart import BarChart, Reference
+    from openpyxl.chart.label import DataLabelList
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.pagebreak import Break
+
+    units = chart_units(reports)
+    n = len(units)
+    c0 = CHART_DATA_COL
+    bold = Font(bold=True)
+    wc.cell(1, c0, "图表数据：单位").font = bold
+    wc.cell(1, c0 + 1, "复核总分").font = bold
+    wc.cell(1, c0 + 2, "执行率").font = bold
+    for i, (label, score, rate) in enumerate(units, start=2):
+        cell = wc.cell(i, c0, label)
+        if needs_text_guard(label):
+            cell.data_type = "s"
+            cell.quotePrefix = True
+        wc.cell(i, c0 + 1, score).number_format = "0.00"
+        wc.cell(i, c0 + 2, rate).number_format = "0.00%"
+    top = ranked[:TOP_RULES]
+    r0 = c0 + 4
+    wc.cell(1, r0, "图表数据：问题").font = bold
+    wc.cell(1, r0 + 1, "次数").font = bold
+    for i, (code, count) in enumerate(top, start=2):
+        info = catalog.get(code)
+        label = f"{code} {info.title}" if info else code
+        wc.cell(i, r0, label)
+        wc.cell(i, r0 + 1, count)
+    for col, w in ((c0, 36), (c0 + 1, 10), (c0 + 2, 10), (r0, 40), (r0 + 1, 8)):
+        wc.column_dimensions[get_column_letter(col)].width = w
+
+    def hbar(title, col, label_col, rows, height, width, fmt=None, top_value=None, label_fmt=None):
+        ch = BarChart()
+        ch.type = "bar"  # horizontal: long names read along the bars, the chart grows downwards
+        ch.title = title
+        ch.legend = None
+        ch.gapWidth = 40
+        ch.width, ch.height = width, height
+        data = Reference(wc, min_col=col, min_row=1, max_row=rows + 1)
+        cats = Reference(wc, min_col=label_col, min_row=2, max_row=rows + 1)
+        ch.add_data(data, titles_from_data=True)
+        ch.set_categories(cats)
+        ch.x_axis.scaling.orientation = "maxMin"  # the first unit at the top, as in the 汇总 table
+        ch.y_axis.crosses = "max"  # with the categories reversed, keep the value axis at the bottom
+        ch.y_axis.scaling.min = 0  # bars from zero: a truncated axis exaggerates differences
+        if top_value is not None:
+            ch.y_axis.scaling.max = top_value
+        if fmt:
+            ch.y_axis.number_format = fmt
+        ch.y_axis.delete = False
+        ch.x_axis.delete = False
+        ch.x_axis.tickLblSkip = 1  # every unit named: never every other one
+        ch.x_axis.txPr = _font(LABEL_PT)
+        # the value at the end of each bar, nothing else (LibreOffice would add the name and series)
+        ch.dataLabels = DataLabelList(showVal=True, showCatName=False, showSerName=False, showLegendKey=False,
+                                      showPercent=False, showBubbleSize=False, showLeaderLines=False)
+        ch.dataLabels.position = "outEnd"
+        if label_fmt or fmt:
+            ch.dataLabels.numFmt = label_fmt or fmt
+        ch.dataLabels.txPr = _font(LABEL_PT)
+        return ch
+
+    rows_per_cm = 1 / 0.53  # default 15-point rows
+    row = 1
+    if top:
+        rule_h = chart_height(len(top))
+        wc.add_chart(hbar(f"最常见的问题（前 {len(top)} 个规则）", r0 + 1, r0, len(top), rule_h, 2 * UNIT_CHART_CM),
+                     "A1")
+        row += math.ceil(rule_h * rows_per_cm) + 1
+        wc.row_breaks.append(Break(id=row - 1))  # the unit charts start on a page of their own
+    if n:
+        h = chart_height(n)
+        wc.add_chart(hbar(f"各单位复核总分（{n} 个单位）", c0 + 1, c0, n, h, UNIT_CHART_CM, "0", 100, "0.00"),
+                     f"A{row}")
+        wc.add_chart(hbar(f"各单位预算执行率（{n} 个单位）", c0 + 2, c0, n, h, UNIT_CHART_CM, "0%", None, "0.0%"),
+                     f"{get_column_letter(UNIT_CHART_COLS + 1)}{row}")
+        row += math.ceil(h * rows_per_cm)
+    else:
+        wc.cell(row, 1, "没有可以校验的文件，无法作图（见“汇总”表）")
+        row += 1
+    wc.page_setup.paperSize = wc.PAPERSIZE_A4
+    wc.page_setup.orientation = "landscape"
+    wc.page_setup.fitToWidth, wc.page_setup.fitToHeight = 1, 0
+    wc.sheet_properties.pageSetUpPr.fitToPage = True
+    wc.print_area = f"A1:{get_column_letter(2 * UNIT_CHART_COLS)}{row}"
+
+
 def write_summary(reports, dest: str) -> str:
     from openpyxl import Workbook
-    from openpyxl.chart import BarChart, Reference
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
@@ -148,39 +314,7 @@ def write_summary(reports, dest: str) -> str:
             put(wr, i, c, value)
 
     # ---- 图表 ----
-    wc = wb.create_sheet(CHARTS_SHEET)
-    wc.page_setup.orientation = "landscape"
-    wc.page_setup.fitToWidth, wc.page_setup.fitToHeight = 1, 0
-    wc.sheet_properties.pageSetUpPr.fitToPage = True
-    units = max(len(reports), 1)
-    width = min(60, max(16, 0.9 * units))
-
-    def bar(title, y_title, ref_sheet, col, rows, fmt=None, top=None):
-        ch = BarChart()
-        ch.type = "col"
-        ch.title = title
-        ch.y_axis.title = y_title
-        ch.legend = None
-        ch.width, ch.height = width, 9
-        data = Reference(ref_sheet, min_col=col, min_row=1, max_row=max(rows, 2))
-        cats = Reference(ref_sheet, min_col=1, min_row=2, max_row=max(rows, 2))
-        ch.add_data(data, titles_from_data=True)
-        ch.set_categories(cats)
-        if fmt:
-            ch.y_axis.number_format = fmt
-        ch.y_axis.scaling.min = 0  # bars from zero: a truncated axis exaggerates differences
-        if top is not None:
-            ch.y_axis.scaling.max = top
-        ch.y_axis.delete = False
-        ch.x_axis.delete = False
-        return ch
-
-    wc.add_chart(bar("各单位复核总分", "分", ws, SUMMARY_COLUMNS.index("复核总分") + 1, n_rows, top=100), "A1")
-    wc.add_chart(bar("各单位预算执行率", "执行率", ws, SUMMARY_COLUMNS.index("执行率") + 1, n_rows, "0%"), "A20")
-    top = min(len(ranked), TOP_RULES)
-    rules_chart = bar(f"最常见的问题（前 {max(top, 1)} 个规则代码）", "次数", wr, 4, top + 1)
-    rules_chart.width = 20
-    wc.add_chart(rules_chart, "A39")
+    _write_charts(wb.create_sheet(CHARTS_SHEET), reports, ranked, catalog)
 
     dest = os.fspath(dest)
     if os.path.dirname(dest):
