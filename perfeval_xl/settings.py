@@ -6,9 +6,12 @@ Keys may be the English field names below or their Chinese labels (SETTING_LABEL
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 import re
+import stat
+import time
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
@@ -278,6 +281,31 @@ def _read_toml(path: str) -> dict:
     return data
 
 
+_RACY_NS = 2_000_000_000  # file times tick coarsely: a file changed this recently may change again unseen
+
+
+def _stamp(path: str) -> tuple[int, int, int] | None:
+    """What identifies one version of a file (None when it cannot be seen, or is not a regular file)."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def _settled(stamp: tuple[int, int, int]) -> bool:
+    """Safe to remember: modified long enough ago that a rewrite would show in the stamp."""
+    return time.time_ns() - stamp[0] > _RACY_NS
+
+
+# A batch of hundreds of workbooks in one folder shares one settings file: it is read and checked once,
+# and again only when the file changes (its modification time, size or inode).
+_PYPROJECT_HAS_SECTION: dict[str, tuple[tuple[int, int, int], bool]] = {}
+_FILE_SETTINGS: dict[str, tuple[tuple[int, int, int], Settings]] = {}
+
+
 def find_config(workbook_path: str | None) -> str | None:
     """perfeval.toml, else a pyproject.toml with [tool.perfeval], beside the workbook."""
     if not workbook_path:
@@ -287,23 +315,46 @@ def find_config(workbook_path: str | None) -> str | None:
     if os.path.isfile(p):
         return p
     p = os.path.join(folder, "pyproject.toml")
-    if os.path.isfile(p):
-        try:
-            with open(p, "rb") as fh:
-                if "perfeval" in tomllib.load(fh).get("tool", {}):
-                    return p
-        except (OSError, tomllib.TOMLDecodeError):
-            return None
-    return None
+    stamp = _stamp(p)
+    if stamp is None:
+        return None
+    hit = _PYPROJECT_HAS_SECTION.get(p)
+    if hit is not None and hit[0] == stamp:
+        return p if hit[1] else None
+    try:
+        with open(p, "rb") as fh:
+            found = "perfeval" in tomllib.load(fh).get("tool", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    if _settled(stamp):
+        _PYPROJECT_HAS_SECTION[p] = (stamp, found)
+    return p if found else None
+
+
+def _copy(s: Settings) -> Settings:
+    c = copy.copy(s)
+    c.severity = dict(s.severity)  # the one mutable field
+    return c
+
+
+def _file_settings(path: str) -> Settings:
+    """Defaults <- the settings file at path, parsed once per version of the file (a fresh copy each call)."""
+    stamp = _stamp(path)
+    hit = _FILE_SETTINGS.get(path)
+    if stamp is not None and hit is not None and hit[0] == stamp:
+        return _copy(hit[1])
+    s = Settings()
+    _apply(s, _read_toml(path), f"设置文件 {path}")
+    if stamp is not None and _settled(stamp):
+        _FILE_SETTINGS[path] = (stamp, _copy(s))
+    return s
 
 
 def load_settings(workbook_path: str | None = None, config: str | None = None,
                   overrides: dict | None = None) -> Settings:
     """defaults <- config file (explicit, or found beside the workbook) <- 设置 sheet pairs."""
-    s = Settings()
     path = config or find_config(workbook_path)
-    if path:
-        _apply(s, _read_toml(path), f"设置文件 {path}")
+    s = _file_settings(path) if path else Settings()
     if overrides:
         _apply(s, overrides, "设置表")
     return s

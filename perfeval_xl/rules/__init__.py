@@ -1,6 +1,9 @@
 """The rule catalog and run_rules: model + settings -> findings + metrics. Pure: no files."""
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
 from ..catalog import CATALOG
 from ..findings import Finding, Metrics, Report
 from ..layout import FORM_SHEETS
@@ -30,7 +33,17 @@ def _sheet_order(form: Form) -> dict[str, int]:
     return order
 
 
+_A1 = re.compile(r"([A-Z]{1,3})([0-9]{1,7})")
+
+
+@lru_cache(maxsize=4096)
 def _cell_key(cell: str) -> tuple[int, int]:
+    m = _A1.fullmatch(cell)
+    if m:  # the usual "H16"
+        c = 0
+        for ch in m.group(1):
+            c = c * 26 + ord(ch) - 64
+        return (int(m.group(2)), c)
     col = "".join(ch for ch in cell if ch.isalpha())
     row = "".join(ch for ch in cell if ch.isdigit())
     c = 0
@@ -40,17 +53,21 @@ def _cell_key(cell: str) -> tuple[int, int]:
 
 
 def compute_metrics(form: Form, s: Settings, lines=None) -> Metrics:
-    f = form.self_eval.funds
-    rate = execution_rate(num(f.budget), num(f.actual))
     lines = scores.score_lines(form, s) if lines is None else lines
-    total = scores.recomputed_total(form, s, lines)
+    return _metrics(form, s, scores.recomputed_execution_score(form, s), scores.recomputed_total(form, s, lines))
+
+
+def _metrics(form: Form, s: Settings, execution_score, total) -> Metrics:
+    f = form.self_eval.funds
+    budget, actual = num(f.budget), num(f.actual)
+    rate = execution_rate(budget, actual)
     return Metrics(
         department=form.department,
         year=form.year_int,
-        budget=num(f.budget),
-        actual=num(f.actual),
+        budget=budget,
+        actual=actual,
         execution_rate=round(rate, 4) if rate is not None else None,
-        execution_score=scores.recomputed_execution_score(form, s),
+        execution_score=execution_score,
         self_total_score=num(form.self_eval.total_score),
         total_score=total,
         grade=grade(total, s) if total is not None else None,
@@ -62,18 +79,29 @@ def run_rules(form: Form, settings: Settings | None = None, select=(), ignore=()
     s = settings or Settings()
     select = tuple(select) + tuple(s.select)
     ignore = tuple(ignore) + tuple(s.ignore)
-
-    def wanted(code: str) -> bool:
-        return (not select or matches(code, select)) and not matches(code, ignore)
-
     ctx = Ctx(form, s)
     for r in RULES:  # all run (cheap): a rule may emit a shared code such as PE502; filter after
         try:
             r.func(ctx)
         except Exception as e:  # noqa: BLE001  (reported as a finding, see PE900)
             ctx.add("PE900", None, f"规则 {'、'.join(r.codes)} 运行出错（{type(e).__name__}：{e}），已跳过", None, None)
-    findings: list[Finding] = [f for f in ctx.findings if wanted(f.code)]
+    findings: list[Finding] = ctx.findings
+    if select or ignore:
+        sel = _prefixes(select)
+        ign = _prefixes(ignore)
+        wanted: dict[str, bool] = {}
+        for f in findings:
+            if f.code not in wanted:
+                c = f.code.upper()
+                wanted[f.code] = (not select or c.startswith(sel)) and not c.startswith(ign)
+        findings = [f for f in findings if wanted[f.code]]
     order = _sheet_order(form)
-    findings.sort(key=lambda f: (order.get(f.sheet, len(order)), _cell_key(f.cell), f.code))
-    return Report(path=form.source, findings=findings, metrics=compute_metrics(form, s, scores.lines_of(ctx)))
+    last = len(order)
+    findings.sort(key=lambda f: (order.get(f.sheet, last), _cell_key(f.cell), f.code))
+    return Report(path=form.source, findings=findings,
+                  metrics=_metrics(form, s, scores.exec_score_of(ctx), scores.total_of(ctx)))
 
+
+def _prefixes(patterns) -> tuple[str, ...]:
+    """matches() patterns as one tuple for str.startswith (blank patterns match nothing)."""
+    return tuple(p.strip().upper() for p in patterns if p.strip())

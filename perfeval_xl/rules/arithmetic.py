@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ..model import Kind, Value
-from .base import EPS, Ctx, E, amt, as_amount, check_ratio, check_sum, info, rule
+from ..model import Value
+from .base import E, EMPTY, EPS, NUMBER, Ctx, amt, as_amount, check_ratio, check_sum, info, rule
 
 A = "算术"
 
@@ -40,11 +40,11 @@ def sg_pct(ctx: Ctx) -> None:
     tp = ctx.form.three_public
     for line in (*tp.lines(), tp.total):
         diff = line.diff_prev
-        if diff.kind is not Kind.NUMBER:  # fall back to the figures the difference comes from
+        if diff.kind is not NUMBER:  # fall back to the figures the difference comes from
             a, p = as_amount(line.actual), as_amount(line.prev)
-            if a is None or p is None or line.actual.kind is not Kind.NUMBER:
+            if a is None or p is None or line.actual.kind is not NUMBER:
                 continue
-            diff = Value(Kind.NUMBER, number=a - p)
+            diff = Value(NUMBER, number=a - p)
         check_ratio(ctx, "PE103", line.pct, diff, line.prev, f"三公经费表“{line.label}”的增减%",
                     "比上年增减数除以上年决算数")
 
@@ -119,7 +119,7 @@ def public_total(ctx: Ctx) -> None:
     b = ctx.form.basic
     for attr, label in BD_COLS:
         total = getattr(b.public_total, attr)
-        if total.kind is not Kind.NUMBER:
+        if total.kind is not NUMBER:
             continue  # a blank total is PE413
         parts = [as_amount(getattr(x, attr)) for x in b.public_items()]
         if any(p is None for p in parts):
@@ -159,9 +159,9 @@ def investment_rate(ctx: Ctx) -> None:
 def income_parts(ctx: Ctx) -> None:
     f = ctx.form.self_eval.funds
     parts = f.income_parts()
-    if all(p.kind is Kind.EMPTY for p in parts):
+    if all(p.kind is EMPTY for p in parts):
         return
-    if f.budget.kind is not Kind.NUMBER:
+    if f.budget.kind is not NUMBER:
         return
     _check_parts(ctx, "PE114", f.budget, parts, "全年预算数", "按收入性质分的各项之和")
 
@@ -171,7 +171,7 @@ def income_parts(ctx: Ctx) -> None:
 def expenditure_parts(ctx: Ctx) -> None:
     f = ctx.form.self_eval.funds
     parts = (f.exp_basic, f.exp_project)
-    if all(p.kind is Kind.EMPTY for p in parts) or f.actual.kind is not Kind.NUMBER:
+    if all(p.kind is EMPTY for p in parts) or f.actual.kind is not NUMBER:
         return
     _check_parts(ctx, "PE115", f.actual, parts, "全年执行数", "按支出性质分的各项之和")
 
@@ -183,7 +183,7 @@ def _check_parts(ctx: Ctx, code: str, whole, parts, whole_label: str, what: str)
     s = sum(vals, Decimal(0))
     if abs(s - whole.number) <= ctx.s.tolerance * len(parts) + EPS:
         return
-    first = next((p for p in parts if p.kind is Kind.NUMBER), parts[0])
+    first = next((p for p in parts if p.kind is NUMBER), parts[0])
     ctx.add(code, first, f"绩效自评表{what}应等于{whole_label} {amt(whole.number)}，表中各项之和为 {amt(s)}",
             amt(whole.number), amt(s))
 

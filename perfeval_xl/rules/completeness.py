@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from functools import lru_cache
 
 from ..layout import TEMPLATE_LAYOUT
-from ..model import Footer, Form, Kind, Loc, Value
+from ..model import Footer, Form, Loc, Value
 from ..scoring import Comparator, ScoreKind, normalize, parse_target
-from .base import EPS, Ctx, E, I, W, clean_name, info, not_computed, num, pct, pts, rule
+from .base import (DATE, EMPTY, EPS, NA, NUMBER, UNKNOWN, Ctx, E, I, W, clean_name, info, not_computed, num, pct, pts,
+                   rule)
 from .scores import lines_of
 
 C = "完整性"
@@ -30,31 +32,36 @@ def _footers(form: Form) -> list[tuple[str, Footer, str]]:
 都必须填写，否则无法复核和归档；手工填写的表中，执行率、得分和总分也不能空着。改正：补填。"""))
 def pe401(ctx: Ctx) -> None:
     form = ctx.form
-    if form.unit_name.kind is Kind.EMPTY and form.self_eval.unit_name.kind is Kind.EMPTY:
+    if form.unit_name.kind is EMPTY and form.self_eval.unit_name.kind is EMPTY:
         ctx.add("PE401", _where(form.unit_name, "unit_name"), "部门（单位）名称未填写", "单位全称", "空")
-    if form.year.kind is Kind.EMPTY:
+    if form.year.kind is EMPTY:
         ctx.add("PE401", _where(form.year, "year"), "年度未填写", "评价年度，如 2024", "空")
     f = form.self_eval.funds
     for v, key, label in ((f.initial_budget, "funds_initial", "年初预算数"), (f.budget, "funds_budget", "全年预算数"),
                           (f.actual, "funds_actual", "全年执行数"), (f.points, "funds_points", "预算执行率分值")):
-        if v.kind is Kind.EMPTY and not v.template_formula:
+        if v.kind is EMPTY and not v.template_formula:
             ctx.add("PE401", _where(v, key), f"年度资金总额·{label}未填写", "金额", "空")
     # derived figures typed by hand (the 原表): blank means the form is unfinished; in our template they
     # are formulas, and a blank there is a missing cached value (PE503), not a missing input
     se = form.self_eval
     for v, label in ((f.execution_rate, "年度资金总额·执行率"), (f.score, "年度资金总额·得分"), (se.total_score, "总分")):
-        if v.kind is Kind.EMPTY and v.loc and not v.template_formula and se.indicators:
+        if v.kind is EMPTY and v.loc and not v.template_formula and se.indicators:
             ctx.add("PE401", v, f"{label}未填写", label.split("·")[-1], "空")
     for sheet, ft, p in _footers(form):
         for v, key, label in ((ft.preparer, "preparer", "填表人"), (ft.date, "date", "填报日期"),
                               (ft.phone, "phone", "联系电话")):
-            if v.kind is Kind.EMPTY:
+            if v.kind is EMPTY:
                 ctx.add("PE401", _where(v, f"{p}_{key}"), f"{sheet}的{label}未填写", label, "空")
+
+
+_KIND_NA, _KIND_QUALITATIVE = ScoreKind.NA, ScoreKind.QUALITATIVE
+_UPWARD = (Comparator.GE, Comparator.GT, Comparator.EQ)
+_DOWNWARD = (Comparator.LE, Comparator.LT)
 
 
 def _scored(ind) -> bool:
     t = parse_target(ind.target.display)
-    return t.kind is not ScoreKind.NA and normalize(ind.name.display) not in ("不适用", "")
+    return t.kind is not _KIND_NA and normalize(ind.name.display) not in ("不适用", "")
 
 
 @rule(info("PE402", "计分指标缺少分值、自评得分或实际完成值", E, C, """
@@ -65,7 +72,7 @@ def pe402(ctx: Ctx) -> None:
         if not _scored(ind):
             continue
         for v, label in ((ind.points, "分值"), (ind.actual, "实际完成值"), (ind.score, "自评得分")):
-            if v.kind is Kind.EMPTY:
+            if v.kind is EMPTY:
                 ctx.add("PE402", v if v.loc else ind.name, f"指标“{ind.name.display}”的{label}未填写", label, "空")
 
 
@@ -75,31 +82,43 @@ def pe403(ctx: Ctx) -> None:
     today = ctx.s.today_date()
     for sheet, ft, _ in _footers(ctx.form):
         v = ft.date
-        if v.kind is Kind.DATE:
+        if v.kind is DATE:
             if v.date > today:
                 ctx.add("PE403", v, f"{sheet}的填报日期 {v.date.isoformat()} 晚于今天 {today.isoformat()}",
                         f"不晚于 {today.isoformat()}", v.date.isoformat())
-        elif v.kind not in (Kind.EMPTY, Kind.UNKNOWN):
+        elif v.kind not in (EMPTY, UNKNOWN):
             ctx.add("PE403", v, f"{sheet}的填报日期“{v.display}”不是有效日期", "日期，如 2025-04-22", v.display)
 
 
+_PHONE_SPACE = re.compile(r"[\s　]")
+_PHONE_SPLIT = re.compile(r"[,，/、;；]")
+
+
+@lru_cache(maxsize=64)
+def _phone_patterns(patterns: tuple[str, ...]) -> list[re.Pattern]:
+    return [re.compile(p) for p in patterns]
+
+
 def _phone_text(v: Value) -> str:
-    if v.kind is Kind.NUMBER and v.number == v.number.to_integral():
+    if v.kind is NUMBER and v.number == v.number.to_integral():
         return str(int(v.number))
-    return re.sub(r"[\s　]", "", normalize(v.display)).replace("—", "-").replace("－", "-")
+    return _PHONE_SPACE.sub("", normalize(v.display)).replace("—", "-").replace("－", "-")
 
 
 @rule(info("PE404", "联系电话格式不对", W, C, """
 联系电话应为手机号（11 位，1 开头）或固定电话（区号-号码，可带分机）。常见错误是少一位、多一位或写了姓名。
 改正：填写能打通的号码。号码格式可在设置 phone_patterns 中调整。"""))
 def pe404(ctx: Ctx) -> None:
-    pats = [re.compile(p) for p in ctx.s.phone_patterns]
+    try:
+        pats = _phone_patterns(ctx.s.phone_patterns)
+    except TypeError:  # a list rather than a tuple (settings built by hand)
+        pats = [re.compile(p) for p in ctx.s.phone_patterns]
     for sheet, ft, _ in _footers(ctx.form):
         v = ft.phone
-        if v.kind in (Kind.EMPTY, Kind.UNKNOWN):
+        if v.kind is EMPTY or v.kind is UNKNOWN:
             continue
         text = _phone_text(v)
-        parts = [p for p in re.split(r"[,，/、;；]", text) if p]
+        parts = [p for p in _PHONE_SPLIT.split(text) if p]
         if not parts or not all(any(p.fullmatch(x) for p in pats) for x in parts):
             ctx.add("PE404", v, f"{sheet}的联系电话“{v.display}”不是手机号或固定电话", "手机号或固定电话", v.display)
 
@@ -108,7 +127,7 @@ def pe404(ctx: Ctx) -> None:
 单位负责人签字在纸质件上完成，电子表格常为空，这里只作提示。"""))
 def pe405(ctx: Ctx) -> None:
     for sheet, ft, p in _footers(ctx.form):
-        if ft.signature.kind is Kind.EMPTY:
+        if ft.signature.kind is EMPTY:
             ctx.add("PE405", _where(ft.signature, f"{p}_signature"), f"{sheet}的单位负责人签字为空（纸质件上签字即可）",
                     "签字", "空")
 
@@ -120,20 +139,34 @@ def pe405(ctx: Ctx) -> None:
 （仅检查本模板）单元格里的数字是文本（如“3,527.66”“３５２７．６６”“　100%”），本工具能读出来，但 Excel 的求和公式会把文本当 0，
 合计就会算错。改正：把单元格设为数值格式后重新输入数字。"""))
 def pe406(ctx: Ctx) -> None:
-    for v in ctx.values():
-        if v.kind is Kind.INVALID and v.loc:
+    # all PE406 then all PE416: each in form order, and the final sort keeps the order within a code
+    sc = ctx.scan()
+    for v in sc.invalid:
+        if v.loc:
             why = f"：{v.problem}" if v.problem else ""
             ctx.add("PE406", v, f"单元格内容“{v.raw}”无法识别{why}", "数字或日期", str(v.raw))
-        elif (ctx.form.template_version and v.kind is Kind.NUMBER and isinstance(v.raw, str) and v.loc
-              and not v.formula):
+    if not ctx.form.template_version:
+        return
+    for v in sc.number_text:
+        if v.loc and not v.formula:
             ctx.add("PE416", v, f"数字“{v.raw.strip()}”以文本形式存储，Excel 公式会把它当作 0", v.display, v.raw)
 
 
 def _no_reason(v: Value, words) -> bool:
-    if v.kind in (Kind.EMPTY, Kind.NA):
+    if v.kind in (EMPTY, NA):
         return True
     t = normalize(v.display)
-    return t == "" or t in {normalize(w) for w in words}
+    if t == "":
+        return True
+    try:
+        return t in _normalized_words(words)
+    except TypeError:  # a list rather than a tuple (settings built by hand)
+        return t in {normalize(w) for w in words}
+
+
+@lru_cache(maxsize=64)
+def _normalized_words(words: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(normalize(w) for w in words)
 
 
 @rule(info("PE407", "自评得分低于分值却未说明偏差原因", W, C, """
@@ -155,9 +188,9 @@ def pe407(ctx: Ctx) -> None:
         if not ctx.s.reason_required_over_achievement or r.deviation is None or r.target is None:
             continue
         c = r.target.comparator
-        if c in (Comparator.GE, Comparator.GT, Comparator.EQ):
+        if c in _UPWARD:
             dev = r.deviation
-        elif c in (Comparator.LE, Comparator.LT):
+        elif c in _DOWNWARD:
             dev = -r.deviation
         else:
             continue
@@ -209,8 +242,9 @@ def pe411(ctx: Ctx) -> None:
         w = num(ind.points)
         if w is None or w <= 0:
             continue
-        if parse_target(ind.target.display).kind is ScoreKind.NA or normalize(ind.name.display) == "不适用":
-            ctx.add("PE411", ind.points, f"指标“{ind.name.display or '不适用'}”不适用，却设有分值 {pts(w)}", "无分值", pts(w))
+        if parse_target(ind.target.display).kind is _KIND_NA or normalize(ind.name.display) == "不适用":
+            a = pts(w)
+            ctx.add("PE411", ind.points, f"指标“{ind.name.display or '不适用'}”不适用，却设有分值 {a}", "无分值", a)
 
 
 @rule(info("PE412", "指标值用语模糊，无法衡量", W, C, """
@@ -219,7 +253,7 @@ def pe411(ctx: Ctx) -> None:
 def pe412(ctx: Ctx) -> None:
     for ind in ctx.form.self_eval.indicators:
         t = parse_target(ind.target.display)
-        if t.kind is not ScoreKind.QUALITATIVE:
+        if t.kind is not _KIND_QUALITATIVE:
             continue
         hit = next((w for w in ctx.s.vague_words if w in t.text), None)
         if hit:
@@ -236,7 +270,7 @@ def pe413(ctx: Ctx) -> None:
     where = None
     for attr, label in (("prev", "上年决算数"), ("budget", "本年预算数"), ("actual", "本年决算数")):
         total = getattr(b.public_total, attr)
-        if total.kind not in (Kind.EMPTY, Kind.NA) or not_computed(total):
+        if (total.kind is not EMPTY and total.kind is not NA) or not_computed(total):
             continue
         items = [num(getattr(x, attr)) for x in b.public_items()]
         if any(n is not None and n != 0 for n in items):

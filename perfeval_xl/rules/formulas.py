@@ -4,8 +4,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from ..layout import TEMPLATE_LAYOUT
-from ..model import Kind
-from .base import Ctx, I, W, info, rule
+from .base import EMPTY, I, W, Ctx, info, rule
 
 F = "公式"
 
@@ -23,7 +22,7 @@ def pe501(ctx: Ctx) -> None:
         return
     for v in ctx.values():
         if v.template_formula and not v.formula and v.loc:
-            what = "已被删除" if v.kind is Kind.EMPTY else f"被数值“{v.display}”覆盖"
+            what = "已被删除" if v.kind is EMPTY else f"被数值“{v.display}”覆盖"
             ctx.add("PE501", v, f"{_label(v)}的模板公式{what}，应为公式 {v.template_formula}",
                     v.template_formula, v.display or "空")
 
@@ -39,8 +38,8 @@ def pe501(ctx: Ctx) -> None:
 改正：检查公式引用的单元格。"""))
 def pe503(ctx: Ctx) -> None:
     by_sheet: dict[str, list] = defaultdict(list)
-    for v in ctx.values():
-        if v.kind is not Kind.UNKNOWN or not v.loc:
+    for v in ctx.scan().unknown:
+        if not v.loc:
             continue
         raw = str(v.raw or "")
         if raw.startswith("#"):

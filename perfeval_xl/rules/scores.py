@@ -4,10 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ..model import Form, Indicator, Kind
+from ..model import Form, Indicator
 from ..scoring import ScoreResult, execution_rate, execution_score, indicator_score, normalize, round2
 from ..settings import Settings
-from .base import EPS, Ctx, E, I, W, heading_points, info, num, pct, pts, rule
+from .base import EPS, NUMBER, TEXT, ZERO, Ctx, E, I, W, heading_points, info, num, pct, pts, rule
 
 G = "评分"
 
@@ -24,27 +24,46 @@ class Scored:
 def score_lines(form: Form, s: Settings) -> list[Scored]:
     """Each indicator line with its recomputed score (quantitative) or its written score clamped to [0, 分值]."""
     f = form.self_eval.funds
+    budget, spent = num(f.budget), num(f.actual)
     out = []
     for ind in form.self_eval.indicators:
         w, written = num(ind.points), num(ind.score)
-        res = indicator_score(ind.target.text if ind.target.text is not None else ind.target.display,
-                              ind.actual.text if ind.actual.text is not None else ind.actual.display,
-                              w, s, budget=num(f.budget), spent=num(f.actual))
+        target, actual = ind.target, ind.actual
+        res = indicator_score(target.text if target.text is not None else target.display,
+                              actual.text if actual.text is not None else actual.display,
+                              w, s, budget=budget, spent=spent)
         if res.score is not None:
             rec = res.score
         elif written is not None:
-            rec = max(Decimal(0), min(written, w)) if w is not None else max(Decimal(0), written)
+            rec = max(ZERO, min(written, w)) if w is not None else max(ZERO, written)
         else:
-            rec = Decimal(0)
+            rec = ZERO
         out.append(Scored(ind, res, w, written, rec))
     return out
 
 
 def lines_of(ctx: Ctx) -> list[Scored]:
     """score_lines, once per run."""
-    if "lines" not in ctx.memo:
-        ctx.memo["lines"] = score_lines(ctx.form, ctx.s)
-    return ctx.memo["lines"]
+    lines = ctx.memo.get("lines")
+    if lines is None:
+        lines = ctx.memo["lines"] = score_lines(ctx.form, ctx.s)
+    return lines
+
+
+def exec_score_of(ctx: Ctx) -> Decimal | None:
+    """recomputed_execution_score, once per run."""
+    memo = ctx.memo
+    if "exec_score" not in memo:
+        memo["exec_score"] = recomputed_execution_score(ctx.form, ctx.s)
+    return memo["exec_score"]
+
+
+def total_of(ctx: Ctx) -> Decimal | None:
+    """recomputed_total over lines_of, once per run."""
+    memo = ctx.memo
+    if "total" not in memo:
+        memo["total"] = _total(exec_score_of(ctx), lines_of(ctx))
+    return memo["total"]
 
 
 def exec_points(form: Form, s: Settings) -> Decimal:
@@ -58,22 +77,35 @@ def recomputed_execution_score(form: Form, s: Settings) -> Decimal | None:
 
 def recomputed_total(form: Form, s: Settings, lines: list[Scored] | None = None) -> Decimal | None:
     ex = recomputed_execution_score(form, s)
-    lines = score_lines(form, s) if lines is None else lines
+    return _total(ex, score_lines(form, s) if lines is None else lines)
+
+
+def _total(ex: Decimal | None, lines: list[Scored]) -> Decimal | None:
     if ex is None and not lines:
         return None
-    return round2((ex or Decimal(0)) + sum((x.recomputed for x in lines), Decimal(0)))
+    return round2((ex or ZERO) + sum((x.recomputed for x in lines), ZERO))
+
+
+def groups_of(ctx: Ctx) -> list[tuple[Indicator, list[Indicator]]]:
+    """groups, once per run."""
+    g = ctx.memo.get("groups")
+    if g is None:
+        g = ctx.memo["groups"] = groups(ctx.form)
+    return g
 
 
 def groups(form: Form) -> list[tuple[Indicator, list[Indicator]]]:
     """Indicator lines grouped under their 一级 heading (by the heading cell, else its text)."""
     out: list[tuple[Indicator, list[Indicator]]] = []
-    key_of = {}
+    key_of: dict[tuple[str, str] | str, list[Indicator]] = {}
     for ind in form.self_eval.indicators:
-        key = ind.level1_loc or normalize(ind.level1.display)
-        if key not in key_of:
-            key_of[key] = len(out)
-            out.append((ind, []))
-        out[key_of[key]][1].append(ind)
+        loc = ind.level1_loc  # a Loc's (sheet, cell): equal exactly when the Locs are, and hashed in C
+        key = (loc.sheet, loc.cell) if loc else normalize(ind.level1.display)
+        members = key_of.get(key)
+        if members is None:
+            members = key_of[key] = []
+            out.append((ind, members))
+        members.append(ind)
     return out
 
 
@@ -82,7 +114,7 @@ def groups(form: Form) -> list[tuple[Indicator, list[Indicator]]]:
 或执行率手工填写。改正：按 全年执行数 / 全年预算数 计算。"""))
 def pe201(ctx: Ctx) -> None:
     f = ctx.form.self_eval.funds
-    if f.execution_rate.kind is not Kind.NUMBER:
+    if f.execution_rate.kind is not NUMBER:
         return
     rate = execution_rate(num(f.budget), num(f.actual))
     if rate is None:
@@ -98,9 +130,9 @@ def pe201(ctx: Ctx) -> None:
 改正：按 分值 × 执行率 计算并封顶。"""))
 def pe202(ctx: Ctx) -> None:
     f = ctx.form.self_eval.funds
-    if f.score.kind is not Kind.NUMBER:
+    if f.score.kind is not NUMBER:
         return
-    exp = recomputed_execution_score(ctx.form, ctx.s)
+    exp = exec_score_of(ctx)
     if exp is None or abs(exp - f.score.number) <= ctx.s.tolerance + EPS:
         return
     _cmp_report(ctx, "PE202", f.score, "绩效自评表执行率得分", "分值×执行率（不超过分值）", pts(exp), pts(f.score.number))
@@ -125,9 +157,8 @@ def pe203(ctx: Ctx) -> None:
         if abs(x.result.score - x.written) <= ctx.s.tolerance + EPS:
             continue
         name = x.ind.name.display
-        ctx.add("PE203", x.ind.score,
-                f"指标“{name}”的自评得分按复算应为 {pts(x.result.score)}（{x.result.explanation}），表中为 {pts(x.written)}",
-                pts(x.result.score), pts(x.written))
+        e, a = pts(x.result.score), pts(x.written)
+        ctx.add("PE203", x.ind.score, f"指标“{name}”的自评得分按复算应为 {e}（{x.result.explanation}），表中为 {a}", e, a)
 
 
 @rule(info("PE204", "自评得分应在 0 与分值之间", E, G, """
@@ -141,25 +172,28 @@ def pe204(ctx: Ctx) -> None:
         top = w if w is not None else None
         if sc < 0 or (top is not None and sc > top + EPS):
             rng = f"0 至 {pts(top)}" if top is not None else "不小于 0"
-            ctx.add("PE204", ind.score, f"指标“{ind.name.display}”的自评得分应在 {rng} 之间，表中为 {pts(sc)}",
-                    rng, pts(sc))
+            a = pts(sc)
+            ctx.add("PE204", ind.score, f"指标“{ind.name.display}”的自评得分应在 {rng} 之间，表中为 {a}", rng, a)
 
 
 @rule(info("PE205", "一级指标标明的分值应等于其下三级指标分值之和", E, G, """
 一级指标标题写明了分值（如“产出指标（50分）”），其下各三级指标分值之和应与之相等。常见错误是增删指标后
 没有调整分值，或把某项分值挪到别的一级指标下。改正：调整三级指标分值，使之与一级指标分值一致。"""))
 def pe205(ctx: Ctx) -> None:
-    for head, lines in groups(ctx.form):
+    for head, lines in groups_of(ctx):
         stated = heading_points(head.level1.display)
         if stated is None:
             continue
-        total = sum((num(i.points) or Decimal(0) for i in lines), Decimal(0))
+        total = ZERO
+        for i in lines:
+            p = i.points
+            total = total + ((p.number if p.kind is NUMBER else None) or ZERO)
         if abs(total - stated) <= EPS:
             continue
         title = normalize(head.level1.display)
+        e, a = pts(stated), pts(total)
         ctx.add("PE205", head.level1_loc or head.level1.loc,
-                f"一级指标“{title}”标明 {pts(stated)} 分，其下三级指标分值之和应为 {pts(stated)}，表中为 {pts(total)}",
-                pts(stated), pts(total))
+                f"一级指标“{title}”标明 {e} 分，其下三级指标分值之和应为 {e}，表中为 {a}", e, a)
 
 
 @rule(info("PE206", "各指标分值之和加执行率分值应为 100", E, G, """
@@ -170,12 +204,12 @@ def pe206(ctx: Ctx) -> None:
     se = ctx.form.self_eval
     if not se.indicators:
         return
-    total = exec_points(ctx.form, ctx.s) + sum((num(i.points) or Decimal(0) for i in se.indicators), Decimal(0))
+    total = exec_points(ctx.form, ctx.s) + sum((num(i.points) or ZERO for i in se.indicators), ZERO)
     where = se.points_total if se.points_total.loc else (se.indicators[0].points)
     if abs(total - ctx.s.total_points) > EPS:
-        ctx.add("PE206", where, f"执行率分值加各指标分值之和应为 {pts(ctx.s.total_points)}，表中合计为 {pts(total)}",
-                pts(ctx.s.total_points), pts(total))
-    if se.points_total.kind is Kind.NUMBER and abs(se.points_total.number - total) > EPS:
+        e, a = pts(ctx.s.total_points), pts(total)
+        ctx.add("PE206", where, f"执行率分值加各指标分值之和应为 {e}，表中合计为 {a}", e, a)
+    if se.points_total.kind is NUMBER and abs(se.points_total.number - total) > EPS:
         _cmp_report(ctx, "PE207", se.points_total, "总分行分值合计", "执行率分值加各指标分值之和", pts(total),
                     pts(se.points_total.number))
 
@@ -192,21 +226,21 @@ def pe208(ctx: Ctx) -> None:
     se = ctx.form.self_eval
     ts = se.total_score
     lines = lines_of(ctx)
-    if ts.kind is Kind.NUMBER:
+    if ts.kind is NUMBER:
         f = se.funds
         ex = num(f.score)
         written = [num(i.score) for i in se.indicators]
         if ex is not None or any(w is not None for w in written):
-            arith = (ex or Decimal(0)) + sum((w for w in written if w is not None), Decimal(0))
+            arith = (ex or ZERO) + sum((w for w in written if w is not None), ZERO)
             n = 1 + len(written)
             if abs(arith - ts.number) > ctx.s.tolerance * n + EPS:
                 _cmp_report(ctx, "PE208", ts, "总分", "执行率得分加各指标自评得分", pts(arith), pts(ts.number))
-        rec = recomputed_total(ctx.form, ctx.s, lines)
+        rec = total_of(ctx)
         if rec is not None and abs(rec - ts.number) > ctx.s.tolerance * (1 + len(lines)) + EPS:
-            ctx.add("PE209", ts, f"总分复核应为 {pts(rec)}（执行率得分与定量指标按规则复算），表中为 {pts(ts.number)}",
-                    pts(rec), pts(ts.number))
-    if se.grade.kind is Kind.TEXT and se.grade.text:
-        rec = recomputed_total(ctx.form, ctx.s, lines)
+            e, a = pts(rec), pts(ts.number)
+            ctx.add("PE209", ts, f"总分复核应为 {e}（执行率得分与定量指标按规则复算），表中为 {a}", e, a)
+    if se.grade.kind is TEXT and se.grade.text:
+        rec = total_of(ctx)
         if rec is None:
             return
         g = ctx.s.grade_of(rec)
@@ -219,12 +253,13 @@ def pe208(ctx: Ctx) -> None:
 效益指标 40 分。地方可以不同，这里只作提示。改正：如无特别规定，按通常分配设定一级指标分值。"""))
 def pe211(ctx: Ctx) -> None:
     s = ctx.s
-    gs = groups(ctx.form)
+    gs = groups_of(ctx)
     has_sat = any("满意" in normalize(h.level1.display) for h, _ in gs)
     f = ctx.form.self_eval.funds
-    if num(f.points) is not None and num(f.points) != s.weight_execution:
-        ctx.add("PE211", f.points, f"预算执行率分值通常为 {pts(s.weight_execution)}，表中为 {pts(num(f.points))}",
-                pts(s.weight_execution), pts(num(f.points)))
+    fp = num(f.points)
+    if fp is not None and fp != s.weight_execution:
+        e, a = pts(s.weight_execution), pts(fp)
+        ctx.add("PE211", f.points, f"预算执行率分值通常为 {e}，表中为 {a}", e, a)
     for head, _lines in gs:
         title = normalize(head.level1.display)
         stated = heading_points(title)
@@ -239,8 +274,8 @@ def pe211(ctx: Ctx) -> None:
         else:
             continue
         if stated != usual:
-            ctx.add("PE211", head.level1_loc or head.level1.loc,
-                    f"一级指标“{title}”通常为 {pts(usual)} 分，表中标明 {pts(stated)} 分", pts(usual), pts(stated))
+            e, a = pts(usual), pts(stated)
+            ctx.add("PE211", head.level1_loc or head.level1.loc, f"一级指标“{title}”通常为 {e} 分，表中标明 {a} 分", e, a)
 
 
 

@@ -13,8 +13,9 @@ def pe301(ctx: Ctx) -> None:
     for line in ctx.form.three_public.lines():
         a, b = num(line.actual), num(line.budget)
         if a is not None and b is not None and a > b + EPS:
-            ctx.add("PE301", line.actual, f"三公经费“{line.label}”本年决算数 {amt(a)} 超过预算数 {amt(b)}，超支 {amt(a - b)}",
-                    f"≤ {amt(b)}", amt(a))
+            shown_a, shown_b = amt(a), amt(b)
+            ctx.add("PE301", line.actual, f"三公经费“{line.label}”本年决算数 {shown_a} 超过预算数 {shown_b}，超支 {amt(a - b)}",
+                    f"≤ {shown_b}", shown_a)
 
 
 @rule(info("PE302", "三公经费合计超预算", E, V, """
@@ -28,14 +29,19 @@ def pe302(ctx: Ctx) -> None:
                 f"≤ {amt(b)}", amt(a))
 
 
-def _over(ctx: Ctx, code: str, row, what: str) -> None:
+def _over(ctx: Ctx, code: str, row, what: str | None) -> None:
+    """what=None: a project line, named after the project (only worked out when it is reported)."""
     a, b = num(row.actual), num(row.budget)
     if a is None or b is None or b <= 0:
         return
     over = (a - b) / b
-    if over > ctx.s.item_over_budget + EPS:
-        ctx.add(code, row.actual, f"{what}本年决算数 {amt(a)} 超过预算数 {amt(b)} 达 {pct(over)}"
-                f"（提示线 {pct(ctx.s.item_over_budget)}）", f"≤ {amt(b * (1 + ctx.s.item_over_budget))}", amt(a))
+    line = ctx.s.item_over_budget
+    if over > line + EPS:
+        if what is None:
+            what = f"项目“{(row.name.display or row.label).strip()}”"
+        shown_a = amt(a)
+        ctx.add(code, row.actual, f"{what}本年决算数 {shown_a} 超过预算数 {amt(b)} 达 {pct(over)}"
+                f"（提示线 {pct(line)}）", f"≤ {amt(b * (1 + line))}", shown_a)
 
 
 @rule(info("PE303", "公用经费项目超预算", W, V, """
@@ -51,8 +57,7 @@ def pe303(ctx: Ctx) -> None:
 项目支出某一行决算数超过该项目预算数的比例大于设置的提示线（默认 10%）。改正：核实该项目决算数和预算调整文件。"""))
 def pe304(ctx: Ctx) -> None:
     for row in ctx.form.basic.projects:
-        name = (row.name.display or row.label).strip()
-        _over(ctx, "PE304", row, f"项目“{name}”")
+        _over(ctx, "PE304", row, None)
 
 
 @rule(info("PE305", "预算执行率偏低", W, V, """
@@ -103,9 +108,9 @@ def pe308(ctx: Ctx) -> None:
             continue
         r = (a - p) / p
         if abs(r) > ctx.s.yoy_change + EPS:
+            shown_r, limit = pct(r), pct(ctx.s.yoy_change)
             ctx.add("PE308", line.pct if line.pct.loc else line.actual,
-                    f"三公经费“{line.label}”比上年增减 {pct(r)}，超出 ±{pct(ctx.s.yoy_change)}",
-                    f"±{pct(ctx.s.yoy_change)} 以内", pct(r))
+                    f"三公经费“{line.label}”比上年增减 {shown_r}，超出 ±{limit}", f"±{limit} 以内", shown_r)
 
 
 @rule(info("PE309", "三公经费比上年增加", I, V, """
