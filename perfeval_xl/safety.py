@@ -1,9 +1,12 @@
 """Pre-flight checks before any parser touches a file: what it is, and whether it is safe to open.
 
 Interface (kept stable): preflight(path) -> format string ("xlsx", "xlsm", "xls", "ods"),
-or raises ReadError with a Chinese reason. The format comes from the bytes, not the extension:
-a CSV renamed to .xlsx, an encrypted workbook (an OLE2 container, not a zip), a zip bomb or an
-XML entity bomb are refused here with a message the clerk can act on.
+or raises ReadError with a Chinese reason. preflight_open(path) does the same checks and hands
+over what it read (Checked: the format, the file's bytes, the zip opened on them) so that the
+reader does not read and unzip the file a second time.
+The format comes from the bytes, not the extension: a CSV renamed to .xlsx, an encrypted workbook
+(an OLE2 container, not a zip), a zip bomb or an XML entity bomb are refused here with a message
+the clerk can act on.
 
 Limits are module-level settings (change them before calling, e.g. safety.MAX_ROWS = 50_000).
 openpyxl parses XML through defusedxml when it is installed (it is a dependency); in addition
@@ -46,8 +49,36 @@ def _utf16(name: str) -> bytes:
     return name.encode("utf-16-le")
 
 
+class Checked:
+    """What preflight_open saw: fmt; data, the file's bytes when it was read whole (files up to
+    WHOLE_READ_BYTES), else None; zf, the zip opened on them (zip formats; None for .xls), for the
+    reader to reuse. Close it (or use it as a context manager) when done."""
+
+    __slots__ = ("path", "fmt", "data", "zf")
+
+    def __init__(self, path: str, fmt: str, data: bytes | None = None, zf: zipfile.ZipFile | None = None):
+        self.path, self.fmt, self.data, self.zf = path, fmt, data, zf
+
+    def close(self) -> None:
+        if self.zf is not None:
+            self.zf.close()
+            self.zf = None
+
+    def __enter__(self) -> "Checked":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def preflight(path: str) -> str:
     """Identify the workbook format by content and refuse unsafe or unreadable files."""
+    with preflight_open(path) as checked:
+        return checked.fmt
+
+
+def preflight_open(path: str) -> Checked:
+    """preflight, keeping what was read: the same checks, the same refusals (ReadError)."""
     path = os.fspath(path)
     try:
         st = os.stat(path)
@@ -64,28 +95,38 @@ def preflight(path: str) -> str:
     if st.st_size > MAX_FILE_BYTES:
         raise ReadError(path, f"文件过大（{st.st_size / 1048576:.1f} MB，上限 {MAX_FILE_BYTES // 1048576} MB），"
                               "不像一份自评表，请检查是否粘贴了大量无关数据")
+    data = None
     try:
         with open(path, "rb") as fh:
-            head = fh.read(8)
+            if st.st_size <= WHOLE_READ_BYTES:  # one read serves the scan and the reader
+                data = fh.read()
+                head = data[:8]
+            else:
+                head = fh.read(8)
     except PermissionError:
         raise ReadError(path, "没有读取该文件的权限，请检查文件权限或是否被其他程序独占") from None
     except OSError as e:
         raise ReadError(path, f"无法读取文件（{e.strerror or e}）") from None
 
     if head.startswith(ZIP_MAGICS):
-        return _check_zip(path)
+        if data is not None and len(data) != st.st_size:
+            data = None  # changed while we read it: let zipfile read it from disk, as before
+        return _check_zip(path, data)
     if head == OLE2_MAGIC:
-        return _check_ole2(path, st.st_size)
+        return Checked(path, _check_ole2(path, st.st_size, data), data)
     raise ReadError(path, _describe_non_workbook(path))
 
 
 # ---- OLE2 (.xls, or an encrypted .xlsx) ------------------------------------------------------
 
-def _check_ole2(path: str, size: int) -> str:
+def _check_ole2(path: str, size: int, whole: bytes | None = None) -> str:
     # Directory entries hold stream names in UTF-16LE; scanning the bytes finds them without a
     # CFB parser. Encrypted OOXML = an OLE2 file with EncryptionInfo + EncryptedPackage streams.
-    with open(path, "rb") as fh:
-        data = fh.read(min(size, 32 * 1024 * 1024))
+    if whole is not None and len(whole) == size:
+        data = whole[:32 * 1024 * 1024]
+    else:
+        with open(path, "rb") as fh:
+            data = fh.read(min(size, 32 * 1024 * 1024))
     if _utf16("EncryptedPackage") in data or _utf16("EncryptionInfo") in data:
         raise ReadError(path, "文件已加密（设有打开密码），无法读取。请在 Excel 中去除密码"
                               "（文件 → 信息 → 保护工作簿 → 用密码进行加密，清空密码）后重新提交")
@@ -98,9 +139,8 @@ def _check_ole2(path: str, size: int) -> str:
 
 # ---- zip (xlsx, xlsm, ods) -------------------------------------------------------------------
 
-def _check_zip(path: str) -> str:
-    data = None
-    if os.path.getsize(path) <= WHOLE_READ_BYTES:
+def _check_zip(path: str, data: bytes | None = None) -> Checked:
+    if data is None and os.path.getsize(path) <= WHOLE_READ_BYTES:
         with open(path, "rb") as fh:
             data = fh.read()
     try:
@@ -109,47 +149,55 @@ def _check_zip(path: str) -> str:
         raise ReadError(path, "文件已损坏（压缩包结构不完整，可能未下载或复制完整），请重新保存后提交") from None
     except (OSError, ValueError) as e:
         raise ReadError(path, f"文件已损坏，无法打开（{e}）") from None
-    with zf:
-        infos = zf.infolist()
-        if len(infos) > MAX_MEMBERS:
-            raise ReadError(path, f"压缩包内部件过多（{len(infos)} 个，上限 {MAX_MEMBERS} 个），疑似异常构造的文件，已拒绝读取")
-        total = 0
-        for info in infos:
-            if info.file_size < 0 or info.compress_size < 0:
-                raise ReadError(path, "文件已损坏（压缩包目录异常）")
-            total += info.file_size
-            if info.file_size > RATIO_MIN_BYTES:
-                ratio = info.file_size / max(info.compress_size, 1)
-                if ratio > MAX_RATIO:
-                    raise ReadError(path, f"压缩比异常（部件 {info.filename} 解压后是压缩前的 {ratio:.0f} 倍，上限 "
-                                          f"{MAX_RATIO} 倍），疑似“压缩炸弹”，已拒绝读取")
-        if total > MAX_UNPACKED_BYTES:
-            raise ReadError(path, f"文件解压后过大（{total / 1048576:.0f} MB，上限 {MAX_UNPACKED_BYTES // 1048576} MB），"
-                                  "疑似“压缩炸弹”或含有大量无关数据，已拒绝读取")
-        names = {i.filename for i in infos}
-        if "mimetype" in names:
-            return _check_ods(path, zf, names)
-        if "[Content_Types].xml" not in names:
-            raise ReadError(path, "不是 Excel 工作簿（压缩包中缺少 [Content_Types].xml），可能是其他压缩文件改了扩展名")
-        workbook_part = _workbook_part(path, zf, names, data)
-        if workbook_part is None:
-            if any(n.startswith("word/") for n in names):
-                raise ReadError(path, "这是 Word 文档（.docx），不是 Excel 工作簿")
-            if any(n.startswith("ppt/") for n in names):
-                raise ReadError(path, "这是 PowerPoint 演示文稿，不是 Excel 工作簿")
-            raise ReadError(path, "不是 Excel 工作簿（压缩包中缺少 xl/workbook.xml）")
-        for info in infos:
-            if info.filename.endswith((".xml", ".rels", ".vml")):
-                prolog = _head(path, zf, data, info)
-                if _DOCTYPE.search(prolog):
-                    raise ReadError(path, f"部件 {info.filename} 含有 XML 实体声明（DOCTYPE/ENTITY），"
-                                          "正常的 Excel 文件不会有，疑似恶意构造（XML 实体炸弹），已拒绝读取")
-                if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
-                    _check_dimension(path, info.filename, prolog)
-        ctypes = _head(path, zf, data, zf.getinfo("[Content_Types].xml"), 1 << 16)
-        if b"macroEnabled" in ctypes or "xl/vbaProject.bin" in names:
-            return "xlsm"
-        return "xlsx"
+    try:
+        fmt = _scan_zip(path, zf, data)
+    except BaseException:
+        zf.close()
+        raise
+    return Checked(path, fmt, data, zf)
+
+
+def _scan_zip(path: str, zf: zipfile.ZipFile, data: bytes | None) -> str:
+    infos = zf.infolist()
+    if len(infos) > MAX_MEMBERS:
+        raise ReadError(path, f"压缩包内部件过多（{len(infos)} 个，上限 {MAX_MEMBERS} 个），疑似异常构造的文件，已拒绝读取")
+    total = 0
+    for info in infos:
+        if info.file_size < 0 or info.compress_size < 0:
+            raise ReadError(path, "文件已损坏（压缩包目录异常）")
+        total += info.file_size
+        if info.file_size > RATIO_MIN_BYTES:
+            ratio = info.file_size / max(info.compress_size, 1)
+            if ratio > MAX_RATIO:
+                raise ReadError(path, f"压缩比异常（部件 {info.filename} 解压后是压缩前的 {ratio:.0f} 倍，上限 "
+                                      f"{MAX_RATIO} 倍），疑似“压缩炸弹”，已拒绝读取")
+    if total > MAX_UNPACKED_BYTES:
+        raise ReadError(path, f"文件解压后过大（{total / 1048576:.0f} MB，上限 {MAX_UNPACKED_BYTES // 1048576} MB），"
+                              "疑似“压缩炸弹”或含有大量无关数据，已拒绝读取")
+    names = {i.filename for i in infos}
+    if "mimetype" in names:
+        return _check_ods(path, zf, names)
+    if "[Content_Types].xml" not in names:
+        raise ReadError(path, "不是 Excel 工作簿（压缩包中缺少 [Content_Types].xml），可能是其他压缩文件改了扩展名")
+    workbook_part = _workbook_part(path, zf, names, data)
+    if workbook_part is None:
+        if any(n.startswith("word/") for n in names):
+            raise ReadError(path, "这是 Word 文档（.docx），不是 Excel 工作簿")
+        if any(n.startswith("ppt/") for n in names):
+            raise ReadError(path, "这是 PowerPoint 演示文稿，不是 Excel 工作簿")
+        raise ReadError(path, "不是 Excel 工作簿（压缩包中缺少 xl/workbook.xml）")
+    for info in infos:
+        if info.filename.endswith((".xml", ".rels", ".vml")):
+            prolog = _head(path, zf, data, info)
+            if _DOCTYPE.search(prolog):
+                raise ReadError(path, f"部件 {info.filename} 含有 XML 实体声明（DOCTYPE/ENTITY），"
+                                      "正常的 Excel 文件不会有，疑似恶意构造（XML 实体炸弹），已拒绝读取")
+            if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+                _check_dimension(path, info.filename, prolog)
+    ctypes = _head(path, zf, data, zf.getinfo("[Content_Types].xml"), 1 << 16)
+    if b"macroEnabled" in ctypes or "xl/vbaProject.bin" in names:
+        return "xlsm"
+    return "xlsx"
 
 
 def _head(path: str, zf: zipfile.ZipFile, data: bytes | None, info: zipfile.ZipInfo, n: int = PROLOG_BYTES) -> bytes:
@@ -157,9 +205,16 @@ def _head(path: str, zf: zipfile.ZipFile, data: bytes | None, info: zipfile.ZipI
     return out if out is not None else _read_head(path, zf, info, n)
 
 
+_HEADS: dict[tuple, bytes] = {}  # (n, compressed bytes) -> head: parts that files of one template share
+_HEADS_MAX = 256
+_VARYING_PARTS = ("xl/worksheets/", "xl/sharedStrings")  # differ from file to file: not remembered
+
+
 def _fast_head(data: bytes, info: zipfile.ZipInfo, n: int = PROLOG_BYTES) -> bytes | None:
     """The first n bytes of a member straight from the archive bytes (no ZipExtFile: ~10x cheaper).
-    None when the member is not plainly stored or deflated, or looks odd: the caller then uses zipfile."""
+    None when the member is not plainly stored or deflated, or looks odd: the caller then uses zipfile.
+    The same compressed bytes always give the same head, so heads of the parts that files made from
+    one template share byte for byte (styles, workbook, rels) are remembered, keyed by those bytes."""
     off = info.header_offset
     if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         return None
@@ -169,6 +224,12 @@ def _fast_head(data: bytes, info: zipfile.ZipInfo, n: int = PROLOG_BYTES) -> byt
     name_len, extra_len = struct.unpack("<HH", head[26:30])
     start = off + 30 + name_len + extra_len
     chunk = data[start:start + min(info.compress_size, n * 4 + 1024)]
+    key = None
+    if len(chunk) <= 4096 and not info.filename.startswith(_VARYING_PARTS):
+        key = (n, info.compress_type, chunk)
+        out = _HEADS.get(key)
+        if out is not None:
+            return out
     if info.compress_type == zipfile.ZIP_STORED:
         out = chunk[:n]
     else:
@@ -178,6 +239,10 @@ def _fast_head(data: bytes, info: zipfile.ZipInfo, n: int = PROLOG_BYTES) -> byt
             return None  # let zipfile report the damage
     if out.startswith(b"\xff\xfe") or out.startswith(b"\xfe\xff"):
         return None
+    if key is not None:
+        if len(_HEADS) >= _HEADS_MAX:
+            _HEADS.clear()
+        _HEADS[key] = out
     return out
 
 

@@ -90,10 +90,26 @@ def _norm_short(s: str) -> str:
     return _LABEL_DROP.sub("", s.translate(_FW_TEXT) if _NEEDS_FW.search(s) else s)
 
 
+_DECIMALS: dict[float, Decimal] = {}  # floats seen in cells -> Decimal (immutable: safe to share)
+
+
 def to_decimal(x: int | float) -> Decimal:
     """A float from a cell as the Decimal the user typed (no binary noise)."""
     if type(x) is int:
         return Decimal(x)
+    if type(x) is float:
+        d = _DECIMALS.get(x)
+        if d is not None:
+            return d
+        d = _to_decimal(x)
+        if len(_DECIMALS) >= 8192:
+            _DECIMALS.clear()
+        _DECIMALS[x] = d
+        return d
+    return _to_decimal(x)
+
+
+def _to_decimal(x) -> Decimal:
     if x.is_integer():
         return Decimal(int(x))
     r = repr(x)  # shortest round-trip text: what was typed, for typed numbers
@@ -321,16 +337,25 @@ def _as_text(raw) -> str:
     return str(raw)
 
 
+_TEXTS: dict[str, tuple[Kind, str]] = {}  # typed text -> (TEXT or NA, cleaned text), see parse_text
+
+
 def parse_text(raw, *, loc: Loc | None = None, formula: str | None = None, has_formula: bool = False,
                **_) -> Value:
     """Text as typed, outer whitespace stripped, full-width digits, letters and signs made half-width;
     '不适用', '—', '无' are NA (text kept)."""
     if type(raw) is str and raw:
+        hit = _TEXTS.get(raw)
+        if hit is not None:
+            return Value(hit[0], None, hit[1], None, raw, loc, formula)
         t = (raw.translate(_TEXT_FW) if len(raw) <= 200 and _NEEDS_TEXT_FW.search(raw) else raw).strip()
         if t and t[0] != "#":
-            if len(t) <= 3 and _na(t):
-                return Value(Kind.NA, None, t, None, raw, loc, formula)
-            return Value(Kind.TEXT, None, t, None, raw, loc, formula)
+            kind = Kind.NA if len(t) <= 3 and _na(t) else Kind.TEXT
+            if len(raw) <= 200:  # labels and short answers repeat from file to file
+                if len(_TEXTS) >= 8192:
+                    _TEXTS.clear()
+                _TEXTS[raw] = (kind, t)
+            return Value(kind, None, t, None, raw, loc, formula)
     v = _pre(raw, loc, formula, has_formula)
     if v is not None:
         return v

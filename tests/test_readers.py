@@ -7,6 +7,7 @@ department sends it (no names, no formulas). Edited copies are made with openpyx
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import shutil
@@ -601,3 +602,34 @@ def test_fast_read_is_lean(seed_example, seed_original):
         # measured 2.1x (names) and 3.5x (labels) of the bare read, ~2.3 ms a file
         assert best_fast < 0.015, best_fast
         assert best_fast / best_bare < 8, (best_fast, best_bare)
+
+
+def test_preflight_bytes_and_zip_are_shared_with_the_reader(seed_example, seed_original, monkeypatch):
+    """read_workbook reads the file once: the pre-flight's bytes and zip serve the calamine read, and
+    gives the same grid and names as a reader that opens the file itself."""
+    from perfeval_xl import safety
+    from perfeval_xl.readers import _names_from_zip
+
+    for path in (seed_example, seed_original):
+        with safety.preflight_open(path) as checked:
+            assert checked.fmt == safety.preflight(path) == "xlsx"
+            assert checked.data == open(path, "rb").read() and checked.zf is not None
+            grid, names, reader = read_grid(path, fast=True, checked=checked)
+        alone = read_grid(path, fast=True, fmt="xlsx")
+        assert (names, reader) == (alone[1], alone[2])
+        assert {n: s.rows for n, s in grid.sheets.items()} == {n: s.rows for n, s in alone[0].sheets.items()}
+        # the names remembered by the stored bytes of xl/workbook.xml equal a fresh parse
+        data = checked.data
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            assert _names_from_zip(data, z) == _names_from_zip(data, z) == names
+    opened = []
+    real_open = open
+
+    def counting_open(file, *a, **kw):
+        if isinstance(file, (str, os.PathLike)) and os.fspath(file) == seed_example:
+            opened.append(file)
+        return real_open(file, *a, **kw)
+
+    monkeypatch.setattr("builtins.open", counting_open)
+    read_workbook(seed_example, fast=True)
+    assert len(opened) == 1  # pre-flight and reader share one read

@@ -210,3 +210,19 @@ def test_parsing_is_fast():
             parse_cell(raw, kind)
     per_file = (time.perf_counter() - t) / 20  # 320 cells, about one workbook
     assert per_file < 0.003, per_file  # measured ~0.2-0.3 ms; generous bound for slow CI
+
+
+def test_remembered_texts_and_numbers_read_the_same_as_fresh_ones():
+    """parse_text and to_decimal remember what they saw (texts and floats repeat from file to file):
+    the second reading of a cell equals the first, and a fresh Value is made for every cell."""
+    from perfeval_xl import values as V
+
+    cells = ["  不适用 ", "≥９０％", "——", "无", "产出指标", "#N/A", "x" * 250, "  "]
+    first = [V.parse_text(c, loc=Loc("表", "A1")) for c in cells]
+    second = [V.parse_text(c, loc=Loc("表", "A2")) for c in cells]
+    for a, b in zip(first, second):
+        assert (a.kind, a.text, a.raw, a.problem) == (b.kind, b.text, b.raw, b.problem)
+        assert a is not b and b.loc == Loc("表", "A2")
+    for x in (3527.66, 0.1 + 0.2, -0.0, 1e20, 95.96, 2.0):
+        assert V.to_decimal(x) == V.to_decimal(x) == V._to_decimal(x)
+    assert str(V.to_decimal(-0.0)) == "0" and str(V.to_decimal(0.1 + 0.2)) == "0.3"

@@ -19,7 +19,7 @@ from html import unescape
 from .. import layout as L
 from ..errors import ReadError
 from ..model import Form
-from ..safety import preflight
+from ..safety import Checked, preflight_open
 from .grid import Grid
 
 __all__ = ["read_workbook", "form_from_grid", "read_grid", "Grid", "MAX_ROWS"]
@@ -58,8 +58,8 @@ def form_from_grid(grid: Grid, names: dict[str, tuple[str, str]] | None, source:
 
 def read_workbook(path: str, *, fast: bool = False) -> Form:
     """Read a workbook into the form model. Raises ReadError with a Chinese reason."""
-    fmt = preflight(path)
-    grid, names, reader = read_grid(path, fast=fast, fmt=fmt)
+    with preflight_open(path) as checked:  # the pre-flight's bytes and zip serve the reader too
+        grid, names, reader = read_grid(path, fast=fast, checked=checked)
     try:
         return form_from_grid(grid, names, path, reader)
     except ReadError:
@@ -68,20 +68,27 @@ def read_workbook(path: str, *, fast: bool = False) -> Form:
         raise ReadError(path, f"读取表格内容时出错（{type(e).__name__}: {e}）") from e
 
 
-def read_grid(path: str, *, fast: bool = False, fmt: str | None = None):
-    """(Grid, names, reader label) for a file; the raw layer under read_workbook."""
-    fmt = fmt or preflight(path)
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as e:
-        raise ReadError(path, f"无法打开文件（{e.strerror or e}）") from e
+def read_grid(path: str, *, fast: bool = False, fmt: str | None = None, checked: Checked | None = None):
+    """(Grid, names, reader label) for a file; the raw layer under read_workbook.
+    checked: what safety.preflight_open returned for this path (its bytes and zip are reused)."""
+    if checked is None and fmt is None:
+        with preflight_open(path) as checked:
+            return read_grid(path, fast=fast, checked=checked)
+    fmt = fmt or checked.fmt
+    data = checked.data if checked is not None else None
+    if data is None:
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError as e:
+            raise ReadError(path, f"无法打开文件（{e.strerror or e}）") from e
     kind = _sniff(path, data, fmt)
     try:
         if kind in ("xlsx", "xlsm") and not fast:
             grid, names = _grid_openpyxl(data)
             return grid, names, "names" if _has_pe(names) else "anchors"
-        names = _names_from_zip(data) if kind in ("xlsx", "xlsm") else None
+        zf = checked.zf if checked is not None and checked.data is not None else None
+        names = _names_from_zip(data, zf) if kind in ("xlsx", "xlsm") else None
         grid = _grid_calamine(data, names)
         return grid, names, "calamine"
     except ReadError:
@@ -140,24 +147,72 @@ def _split_ref(text: str) -> tuple[str, str]:
     return sheet, ref
 
 
-def _names_from_zip(data: bytes) -> dict[str, tuple[str, str]]:
+_NAMES_BY_PART: dict[tuple, dict] = {}  # xl/workbook.xml as stored (compressed bytes, CRC) -> names
+
+
+def _names_from_zip(data: bytes, zf: zipfile.ZipFile | None = None) -> dict[str, tuple[str, str]]:
     """Our defined names (pe_*) from xl/workbook.xml: a regex over one small part, no XML parser,
-    so no entity expansion. Sheet-scoped twins lose to the workbook scope."""
-    with zipfile.ZipFile(io.BytesIO(data)) as z:
-        try:
-            info = z.getinfo("xl/workbook.xml")
-        except KeyError:
-            return {}
-        if info.file_size > 5_000_000:
-            return {}
-        xml = z.read(info)
-    return dict(_parse_names(xml)) if L.NAME_PREFIX.encode() in xml else {}
+    so no entity expansion. Sheet-scoped twins lose to the workbook scope.
+    zf: the zip already opened on data (by the pre-flight). Files made from one template store this
+    part byte for byte alike: its names are remembered by the stored bytes, so it is not unzipped again."""
+    if zf is None:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            return _names_from_zip(data, z)
+    try:
+        info = zf.getinfo("xl/workbook.xml")
+    except KeyError:
+        return {}
+    if info.file_size > 5_000_000:
+        return {}
+    stored = _stored_bytes(data, info)
+    key = None
+    if stored is not None:
+        key = (info.compress_type, info.CRC, info.file_size, stored)
+        hit = _NAMES_BY_PART.get(key)
+        if hit is not None:
+            return _copy_names(hit)
+    xml = zf.read(info)  # checks the CRC
+    shared = _parse_names(xml) if L.NAME_PREFIX.encode() in xml else None
+    if key is not None:
+        if len(_NAMES_BY_PART) >= 64:
+            _NAMES_BY_PART.clear()
+        _NAMES_BY_PART[key] = shared if shared is not None else {}
+    return _copy_names(shared) if shared is not None else {}
+
+
+def _copy_names(shared: dict) -> dict:
+    if not shared:
+        return {}
+    out = NamesDict(shared)
+    out.frozen = shared.frozen
+    return out
+
+
+def _stored_bytes(data: bytes, info: zipfile.ZipInfo) -> bytes | None:
+    """A member's bytes as stored in the archive (compressed), or None when anything looks unusual."""
+    if info.flag_bits & 0x1:
+        return None
+    off = info.header_offset
+    head = data[off:off + 30]
+    if len(head) < 30 or head[:4] != b"PK\x03\x04":
+        return None
+    name_len = int.from_bytes(head[26:28], "little")
+    extra_len = int.from_bytes(head[28:30], "little")
+    start = off + 30 + name_len + extra_len
+    stored = data[start:start + info.compress_size]
+    return stored if len(stored) == info.compress_size else None
+
+
+class NamesDict(dict):
+    """Defined names as read from the zip, carrying frozenset(items) for the mapping plan's cache key
+    (computed once per distinct xl/workbook.xml). Treat as read-only."""
+    frozen: frozenset | None = None
 
 
 @lru_cache(maxsize=64)
-def _parse_names(xml: bytes) -> dict[str, tuple[str, str]]:
+def _parse_names(xml: bytes) -> NamesDict:
     # Files made from one template share this part byte for byte: parse it once per process.
-    out: dict[str, tuple[str, str]] = {}
+    out = NamesDict()
     for before, name, after, body in _DN.findall(xml.decode("utf-8", "replace")):
         if not name.startswith(L.NAME_PREFIX):
             continue  # print areas and the workbook's own names
@@ -166,6 +221,7 @@ def _parse_names(xml: bytes) -> dict[str, tuple[str, str]]:
         if ("localSheetId=" in before or "localSheetId=" in after) and name in out:
             continue
         out.setdefault(name, _split_ref(body))
+    out.frozen = frozenset(out.items())
     return out
 
 

@@ -18,7 +18,7 @@ from ..model import AmountRow, Form, Kind, Loc, Narrative, Value
 from ..values import clean_text, norm_label, parse_cell
 from .grid import Grid, SheetGrid, a1, loc
 from .mapping import assign
-from .names import _cell_value, indicator_rows, is_placeholder
+from .names import _cell_value, _plain, indicator_rows, is_placeholder
 
 # Role -> label fragments whose presence identifies the table (normalised).
 _ROLE_MARKS = {
@@ -267,7 +267,10 @@ def _labeled(sh: _Sheet, rows, labels, kinds: dict[str, str], got: dict[str, Val
 
 
 def _cell_value_any(sh: _Sheet, r: int, c: int, kind: str, hint: bool = False) -> Value:
-    return _cell_value(sh.grid, sh.sg, r, c, kind, None, hint)
+    sg = sh.sg
+    if not sg.formulas:  # values-only readers: _cell_value's short way, one call shorter
+        return _plain(sh.grid, sg, r, c, kind, loc(sg.name, r, c), hint)
+    return _cell_value(sh.grid, sg, r, c, kind, None, hint)
 
 
 # Sheets our writers add to a checked workbook (校验结果, the hidden 校验标记 ledger): never part of the form.

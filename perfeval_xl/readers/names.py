@@ -10,9 +10,9 @@ from functools import lru_cache
 
 from .. import layout as L
 from ..model import AmountRow, Form, Indicator, Kind, Loc, Narrative, Value
-from ..values import _PLAIN_NUMERIC, parse_cell, to_decimal
+from ..values import _PLAIN_NUMERIC, parse_cell, parse_text, to_decimal
 from .grid import Grid, SheetGrid, a1, col_index, loc, parse_range
-from .mapping import assign, layout_for
+from .mapping import TARGETS, layout_for
 
 _PLACEHOLDER = re.compile(r"^[.…·。\-—]+$|一个专项一行|一个项目一行")
 _ASSUMED_PERCENT = "0.00%"  # the template's format for percent fields (used when formats are not visible)
@@ -69,20 +69,32 @@ def _translate(formula: str, origin: str, dest: str) -> str:
         return formula
 
 
+def _plain(grid: Grid, sg: SheetGrid, r: int, c: int, kind: str, at: Loc, hint: bool = False) -> Value:
+    """_cell_value for a cell with neither a formula nor a template formula (most cells): the short way."""
+    rows = sg.rows
+    raw = rows[r - 1][c - 1] if r <= len(rows) and c <= len(rows[r - 1]) else None
+    if raw is None or raw == "":
+        return Value(Kind.EMPTY, None, None, None, raw, at)
+    t = type(raw)
+    if (t is float or t is int) and kind in _PLAIN_NUMERIC:
+        return Value(Kind.NUMBER, to_decimal(raw), None, None, raw, at)
+    if r < 1 or c < 1:
+        raw = None  # SheetGrid.value: nothing outside the sheet
+    elif t is str and (kind == "text" or kind == "longtext"):
+        return parse_text(raw, loc=at)  # what parse_cell does for text
+    return parse_cell(raw, kind, loc=at, number_format=sg.number_format(r, c) if grid.formats_known else None,
+                      hint=hint)
+
+
 def _cell_value(grid: Grid, sg: SheetGrid, r: int, c: int, kind: str, template_formula: str | None,
                 hint: bool = False, cached: bool = False):
     """cached: the workbook is known to carry cached results (values only), so a blank result of a
     template formula that can yield "" is that result, not a missing value."""
-    at = loc(sg.name, r, c)
-    formula = sg.formulas.get((r, c)) if sg.formulas else None
+    formulas = sg.formulas
+    formula = formulas.get((r, c)) if formulas else None
     if formula is None and template_formula is None:  # input cells, most of them: the short way
-        rows = sg.rows
-        raw = rows[r - 1][c - 1] if r <= len(rows) and c <= len(rows[r - 1]) else None
-        if raw is None or raw == "":
-            return Value(Kind.EMPTY, None, None, None, raw, at)
-        t = type(raw)
-        if (t is float or t is int) and kind in _PLAIN_NUMERIC:
-            return Value(Kind.NUMBER, to_decimal(raw), None, None, raw, at)
+        return _plain(grid, sg, r, c, kind, loc(sg.name, r, c), hint)
+    at = loc(sg.name, r, c)
     if grid.formats_known:
         fmt = sg.number_format(r, c)
     else:
@@ -97,24 +109,6 @@ def _cell_value(grid: Grid, sg: SheetGrid, r: int, c: int, kind: str, template_f
                       has_formula=has_formula, number_format=fmt, hint=hint)
 
 
-def _has_cached_results(grid: Grid, lay: L.Layout, names) -> bool:
-    """Values-only readers cannot tell a cached "" from a missing cache: if any template formula that
-    always yields a number has a value, the workbook was saved with results."""
-    for spec in lay.fields.values():
-        if spec.formula and '""' not in spec.formula and spec.name in names:
-            sheet, addr = names[spec.name]
-            sg = grid.sheet(sheet)
-            if sg is None:
-                continue
-            try:
-                r, c, _, _ = parse_range(addr)
-            except ValueError:
-                continue
-            if sg.value(r, c) is not None:
-                return True
-    return False
-
-
 def map_names(grid: Grid, names: dict[str, tuple[str, str]], form: Form) -> None:
     form.template_version = _version(grid, names)
     proj = _region(grid, names, "projects")
@@ -124,20 +118,42 @@ def map_names(grid: Grid, names: dict[str, tuple[str, str]], form: Form) -> None
     lay = layout_for(n_proj, n_ind)
 
     roles = form.sheet_names
-    cached = not grid.formulas_known and _has_cached_results(grid, lay, names)
-    plan, notes = _plan(n_proj, n_ind, frozenset(names.items()))
-    form.read_notes.extend(notes)
+    plan, notes, probes = _plan(n_proj, n_ind, _names_key(names))
     sheets = grid.sheets
-    for key, kind, label, name, sheet, r, c, tf, role in plan:
+    cached = False
+    if not grid.formulas_known:  # any template formula that always yields a number has a cached value?
+        for sheet, r, c in probes:
+            sg = sheets.get(sheet)
+            if sg is not None and sg.value(r, c) is not None:
+                cached = True
+                break
+    form.read_notes.extend(notes)
+    formats_known = grid.formats_known
+    narrative_role = L.SHEET_NARRATIVE
+    for kind, label, name, sheet, r, c, tf, role, at, path in plan:
         sg = sheets.get(sheet)
         if sg is None:
             form.read_notes.append(f"定义名称 {name}（{label}）指向不存在的工作表“{sheet}”")
             continue
         if role not in roles:
             roles[role] = sheet
-        if role == L.SHEET_NARRATIVE and form.narrative is None:
+        if role == narrative_role and form.narrative is None:
             form.narrative = Narrative()
-        assign(form, key, _cell_value(grid, sg, r, c, kind, tf, cached=cached))
+        if tf is None and not sg.formulas:  # an input cell of a values-only reader: inline _plain
+            rows = sg.rows
+            raw = rows[r - 1][c - 1] if r <= len(rows) and c <= len(rows[r - 1]) else None
+            if raw is None or raw == "":
+                value = Value(Kind.EMPTY, None, None, None, raw, at)
+            elif (raw.__class__ is float or raw.__class__ is int) and kind in _PLAIN_NUMERIC:
+                value = Value(Kind.NUMBER, to_decimal(raw), None, None, raw, at)
+            elif formats_known:
+                value = _plain(grid, sg, r, c, kind, at)
+            else:
+                value = parse_cell(raw if r >= 1 and c >= 1 else None, kind, loc=at)
+        else:
+            value = _cell_value(grid, sg, r, c, kind, tf, cached=cached)
+        if path is not None:
+            _put(form, path, value)
 
     if proj:
         _projects(grid, proj, lay.lists["projects"], form)
@@ -152,14 +168,41 @@ def map_names(grid: Grid, names: dict[str, tuple[str, str]], form: Form) -> None
     form.self_eval.unit_name = form.unit_name
 
 
+def _put(form: Form, path: tuple[str, ...], value: Value) -> None:
+    """mapping.assign with the target path looked up once per plan."""
+    obj = form
+    for part in path[:-1]:
+        nxt = getattr(obj, part)
+        if nxt is None and part == "narrative":
+            nxt = form.narrative = Narrative()
+        obj = nxt
+    setattr(obj, path[-1], value)
+    if obj.__class__ is AmountRow and obj.row is None and value.loc is not None:
+        obj.row = int(value.loc.cell.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+
+
+def _names_key(names: dict) -> frozenset:
+    """frozenset(names.items()); the fast reader hands over names that carry it already (NamesDict)."""
+    key = getattr(names, "frozen", None)
+    return key if key is not None else frozenset(names.items())
+
+
 @lru_cache(maxsize=64)
-def _plan(n_proj: int, n_ind: int, names: frozenset) -> tuple[tuple, tuple[str, ...]]:
-    """Where each field is read, for one layout and one set of names (shared by files of one template)."""
+def _plan(n_proj: int, n_ind: int, names: frozenset) -> tuple[tuple, tuple[str, ...], tuple]:
+    """Where each field is read, for one layout and one set of names (shared by files of one template):
+    (kind, label, name, sheet, row, col, template formula, sheet role, Loc, model path) per field, the
+    notes for names missing or invalid, and the cells that tell whether formula results were cached."""
     lay = layout_for(n_proj, n_ind)
     names = dict(names)
-    plan, notes = [], []
+    plan, notes, probes = [], [], []
     for key, spec in lay.fields.items():
         ref = names.get(spec.name)
+        if spec.formula and '""' not in spec.formula and ref is not None:
+            try:
+                r, c, _, _ = parse_range(ref[1])
+                probes.append((ref[0], r, c))
+            except ValueError:
+                pass
         if ref is None or not ref[0]:
             notes.append(f"未找到定义名称 {spec.name}（{spec.label}）")
             continue
@@ -172,8 +215,18 @@ def _plan(n_proj: int, n_ind: int, names: frozenset) -> tuple[tuple, tuple[str, 
         tf = spec.formula
         if tf is not None:
             tf = _translate(tf, spec.cell, a1(r, c))
-        plan.append((key, spec.kind, spec.label, spec.name, sheet, r, c, tf, spec.sheet))
-    return tuple(plan), tuple(notes)
+        plan.append((spec.kind, spec.label, spec.name, sheet, r, c, tf, spec.sheet, loc(sheet, r, c),
+                     TARGETS.get(key)))
+    return tuple(plan), tuple(notes), tuple(probes)
+
+
+def _reader(grid: Grid, sg: SheetGrid):
+    """get(r, c, kind): _cell_value for cells with no template formula, one call shorter when the
+    sheet has no formulas (values-only readers)."""
+    if sg.formulas:
+        return lambda r, c, kind: _cell_value(grid, sg, r, c, kind, None)
+    name = sg.name
+    return lambda r, c, kind: _plain(grid, sg, r, c, kind, loc(name, r, c))
 
 
 def _projects(grid: Grid, region, spec: L.ListSpec, form: Form) -> None:
@@ -181,13 +234,17 @@ def _projects(grid: Grid, region, spec: L.ListSpec, form: Form) -> None:
     shift = c1 - min(col_index(c) for c in spec.columns.values())
     cols = {attr: col_index(letter) + shift for attr, letter in spec.columns.items()}
     out = form.basic.projects
+    get = _reader(grid, sg)
+    cn, cp, cb, ca = cols["name"], cols["prev"], cols["budget"], cols["actual"]
+    text, amount, empty, na = L.TEXT, L.AMOUNT, Kind.EMPTY, Kind.NA
     for r in range(r1, r2 + 1):
-        name = _cell_value(grid, sg, r, cols["name"], L.TEXT, None)
-        row = AmountRow(name.text or "", name=name, row=r)
-        row.prev = _cell_value(grid, sg, r, cols["prev"], L.AMOUNT, None)
-        row.budget = _cell_value(grid, sg, r, cols["budget"], L.AMOUNT, None)
-        row.actual = _cell_value(grid, sg, r, cols["actual"], L.AMOUNT, None)
-        no_amount = all(v.kind in (Kind.EMPTY, Kind.NA) for v in (row.prev, row.budget, row.actual))
+        name = get(r, cn, text)
+        prev = get(r, cp, amount)
+        budget = get(r, cb, amount)
+        actual = get(r, ca, amount)
+        row = AmountRow(name.text or "", name, prev, budget, actual, r)
+        no_amount = ((prev.kind is empty or prev.kind is na) and (budget.kind is empty or budget.kind is na)
+                     and (actual.kind is empty or actual.kind is na))
         if not row.is_blank() and not (no_amount and is_placeholder(name.text)):
             out.append(row)
     form.basic.projects_region = (Loc(sg.name, a1(r1, c1)), Loc(sg.name, a1(r2, c2)))
@@ -211,25 +268,28 @@ def indicator_rows(grid: Grid, sg: SheetGrid, rows, cols: dict[str, int], form: 
     """Shared by both mapping paths: read indicator lines, fill 一级/二级 down, skip blank lines."""
     out = form.self_eval.indicators
     last1 = last2 = None
+    get = _reader(grid, sg)
+    texts = [(attr, cols[attr]) for attr in ("name", "target", "actual", "reason") if attr in cols]
+    points = [(attr, cols[attr]) for attr in ("points", "score") if attr in cols]
+    text, pts = L.TEXT, L.POINTS
+    c1 = cols.get("level1")
+    c2 = cols.get("level2")
     for r in rows:
-        ind = Indicator(row=r)
-        for attr in ("name", "target", "actual", "reason"):
-            if attr in cols:
-                setattr(ind, attr, _cell_value(grid, sg, r, cols[attr], L.TEXT, None))
-        for attr in ("points", "score"):
-            if attr in cols:
-                setattr(ind, attr, _cell_value(grid, sg, r, cols[attr], L.POINTS, None))
-        if "level1" in cols:
-            h1 = heading_above(sg, r, cols["level1"], last1, top_row)
+        kw = {attr: get(r, c, text) for attr, c in texts}  # given values: no default Values made
+        for attr, c in points:
+            kw[attr] = get(r, c, pts)
+        ind = Indicator(row=r, **kw)
+        if c1 is not None:
+            h1 = heading_above(sg, r, c1, last1, top_row)
             if h1 is not None:
                 last1 = h1
-                ind.level1 = _cell_value(grid, sg, h1[0], h1[1], L.TEXT, None)
+                ind.level1 = get(h1[0], h1[1], text)
                 ind.level1_loc = ind.level1.loc
-        if "level2" in cols:
-            h2 = heading_above(sg, r, cols["level2"], last2, top_row)
+        if c2 is not None:
+            h2 = heading_above(sg, r, c2, last2, top_row)
             if h2 is not None:
                 last2 = h2
-                ind.level2 = _cell_value(grid, sg, h2[0], h2[1], L.TEXT, None)
+                ind.level2 = get(h2[0], h2[1], text)
         if not ind.is_blank():
             out.append(ind)
 
