@@ -242,6 +242,11 @@ def _fmt(n: Decimal | None, pct: bool) -> str:
     return s
 
 
+def _two(n: Decimal) -> str:
+    """Scores and amounts in explanations: 2 decimals, as everywhere else in messages (10.00, 3527.66)."""
+    return str(round2(n))
+
+
 _SCORES: dict[tuple, ScoreResult] = {}
 _TEXT_TYPES = (str, type(None))
 _NUM_TYPES = (Decimal, type(None))
@@ -301,7 +306,7 @@ def _indicator_score(target_text, actual_text, points, s: Settings, budget, spen
         met = a <= 0
         score = w if met else ZERO
         return ScoreResult(score, _K_QUANTITATIVE,
-                           f"{desc}：{'达到目标' if met else '目标为 0 而实际不为 0'}，得 {_fmt(score, False)} 分",
+                           f"{desc}：{'达到目标' if met else '目标为 0 而实际不为 0'}，得 {_two(score)} 分",
                            dev, tg, a, met)
     if c in (_GE, _GT, _EQ):
         met = a >= t if c is not _GT else a > t
@@ -312,11 +317,11 @@ def _indicator_score(target_text, actual_text, points, s: Settings, budget, spen
         else:
             score = ZERO
         how = "达到目标" if met else "未达到目标，按 实际/目标×分值"
-        return ScoreResult(score, _K_QUANTITATIVE, f"{desc}：{how}，得 {_fmt(score, False)} 分", dev, tg, a, met)
+        return ScoreResult(score, _K_QUANTITATIVE, f"{desc}：{how}，得 {_two(score)} 分", dev, tg, a, met)
     # reverse: ≤ / <
     met = a <= t if c is _LE else a < t
     score, how = _reverse(a, t, w, met, s)
-    return ScoreResult(score, _K_QUANTITATIVE, f"{desc}：{how}，得 {_fmt(score, False)} 分", dev, tg, a, met)
+    return ScoreResult(score, _K_QUANTITATIVE, f"{desc}：{how}，得 {_two(score)} 分", dev, tg, a, met)
 
 
 def _reverse(a: Decimal, t: Decimal, w: Decimal, met: bool, s: Settings) -> tuple[Decimal, str]:
@@ -339,11 +344,11 @@ def _score_not_over(tg: Target, actual_text, w: Decimal, s: Settings, budget, sp
         dev = (a - budget) / budget if budget else None
         score, how = _reverse(a, budget, w, met, s)
         return ScoreResult(score, _K_QUANTITATIVE,
-                           f"不超支：执行数 {_fmt(a, False)}，预算数 {_fmt(budget, False)}，{how}，"
-                           f"得 {_fmt(score, False)} 分", dev, tg, a, met)
+                           f"不超支：执行数 {_two(a)}，预算数 {_two(budget)}，{how}，"
+                           f"得 {_two(score)} 分", dev, tg, a, met)
     t = normalize(actual_text)
     if t and any(w_ in t for w_ in _NOT_OVER):
-        return ScoreResult(w, _K_QUANTITATIVE, f"不超支：实际“{t}”，得 {_fmt(w, False)} 分", None, tg, None, True)
+        return ScoreResult(w, _K_QUANTITATIVE, f"不超支：实际“{t}”，得 {_two(w)} 分", None, tg, None, True)
     if "超支" in t or "超预算" in t:
         return ScoreResult(ZERO, _K_QUANTITATIVE, f"不超支：实际“{t}”，已超支，得 0 分", None, tg, None, False)
     return ScoreResult(None, _K_QUANTITATIVE, f"不超支：实际完成值“{t}”无法与预算数比较，无法复算", None, tg)

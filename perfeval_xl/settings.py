@@ -50,6 +50,10 @@ class Settings:
     # variances
     low_execution: Decimal = D("0.90")  # 执行率 below this: warning
     reason_required_low_execution: bool = True
+    # PE409: where the reason for a low 执行率 may stand (the form has no reason cell on that row):
+    # a line whose 二级指标 contains one of these, or whose 三级指标 contains one of the keywords
+    execution_reason_level2: tuple[str, ...] = ("成本",)
+    execution_reason_keywords: tuple[str, ...] = ("预算", "执行", "支出", "资金")
     reason_required_over_achievement: bool = True
     item_over_budget: Decimal = D("0.10")  # 公用经费 items and project lines
     budget_adjustment: Decimal = D("0.20")  # 预算调整率 above this: warning
@@ -92,6 +96,8 @@ SETTING_LABELS: dict[str, str] = {
     "总分值": "total_points",
     "执行率下限": "low_execution",
     "执行率偏低须说明原因": "reason_required_low_execution",
+    "执行率原因所在二级指标": "execution_reason_level2",
+    "执行率原因所在三级指标关键词": "execution_reason_keywords",
     "超额完成须说明原因": "reason_required_over_achievement",
     "超预算比例": "item_over_budget",
     "预算调整率上限": "budget_adjustment",
@@ -231,7 +237,8 @@ def _coerce(key: str, value):
         return _bands(key, value)
     if key in ("reason_required_low_execution", "reason_required_over_achievement"):
         return _bool(key, value)
-    if key in ("vague_words", "no_reason_words", "phone_patterns", "select", "ignore"):
+    if key in ("vague_words", "no_reason_words", "phone_patterns", "select", "ignore", "execution_reason_level2",
+               "execution_reason_keywords"):
         words = _words(key, value)
         if key == "phone_patterns":
             for p in words:

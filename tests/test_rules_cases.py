@@ -134,6 +134,10 @@ def test_rule_case(case, case_reports):
     code = case["code"]
     hits = [f for f in report.findings if f.code == code]
     where = [f"{f.sheet}!{f.cell}" if f.sheet else "" for f in hits]
+    for ref in _listed(case.get("absent_also")):  # "PE108@基础数据表!D12": not reported there
+        other, _, at = ref.partition("@")
+        wrong = [f.message for f in report.findings if f.code == other and f"{f.sheet}!{f.cell}" == at]
+        assert not wrong, f"unexpected {other} at {at}: {wrong}"
     if case.get("absent"):
         at = case.get("at")
         bad = [f for f, w in zip(hits, where) if at is None or w == at]
@@ -143,8 +147,18 @@ def test_rule_case(case, case_reports):
             f"{[f.message for f in report.findings]}"
         f = hits[where.index(case["expect"])]
         assert f.message and f.severity is not None
+        for part in _listed(case.get("message")):  # what the message must say
+            assert part in f.message, f"{code} at {case['expect']}: {part!r} not in {f.message!r}"
+        for part in _listed(case.get("no_message")):
+            assert part not in f.message, f"{code} at {case['expect']}: {part!r} in {f.message!r}"
+        if case.get("severity"):
+            assert f.severity.value == case["severity"], (f.severity, f.message)
         if f.expected is not None:
             assert isinstance(f.expected, str) and isinstance(f.actual, str)
+
+
+def _listed(x) -> list[str]:
+    return [] if x is None else [x] if isinstance(x, str) else list(x)
 
 
 def test_every_rule_has_a_passing_and_a_failing_case():
@@ -157,3 +171,10 @@ def test_every_rule_has_a_passing_and_a_failing_case():
 
 def test_case_files_are_all_read():
     assert len(glob.glob(str(CASE_DIR / "*.toml"))) >= 5 and len(CASES) > 100
+
+
+def test_rule_titles_state_the_problem_in_one_style():
+    """Titles say what is wrong ("…与…不符", "…超预算", "…未填"), never the rule ("…应为…")."""
+    rule_like = ("应为", "应等于", "应在", "应与", "不应", "应逐列")
+    bad = [f"{c}: {i.title}" for c, i in CATALOG.items() if any(w in i.title for w in rule_like)]
+    assert not bad, bad

@@ -86,10 +86,12 @@ def test_seed_messages_state_the_figures(seed_report):
     for f in report.findings:
         by.setdefault(f.code, []).append(f)
     heads = sorted((f.expected, f.actual) for f in by["PE205"])
-    assert heads == [("10", "20"), ("30", "25"), ("50", "45")]
+    # scores and points always with 2 decimals, as the summary line prints them
+    assert heads == [("10.00", "20.00"), ("30.00", "25.00"), ("50.00", "45.00")]
     assert all(f.severity is Severity.ERROR for f in by["PE205"])
     (f203,) = by["PE203"]
-    assert (f203.expected, f203.actual, f203.severity) == ("10", "9.6", Severity.WARNING)
+    assert (f203.expected, f203.actual, f203.severity) == ("10.00", "9.60", Severity.WARNING)
+    assert "得 10.00 分" in f203.message and "执行数 3527.66，预算数 3676.31" in f203.message
     (f301,) = by["PE301"]
     assert "136.83" in f301.message and "128.96" in f301.message and f301.severity is Severity.WARNING
     assert sorted(f.actual for f in by["PE303"]) == ["120.82", "13.64", "38.59"]
@@ -97,10 +99,12 @@ def test_seed_messages_state_the_figures(seed_report):
     assert f307.actual == "57.67%" and f307.severity is Severity.WARNING
     assert sorted(f.actual for f in by["PE308"]) == ["-61.41%", "-88.11%", "133.82%", "37.50%"]
     assert all(f.severity is Severity.INFO for f in by["PE308"] + by["PE405"])
+    (f413,) = by["PE413"]
+    assert "本年预算数（其中各项合计 104.00）" in f413.message  # not "104" beside "125.48"
     (f410,) = by["PE410"]
     assert "金融支出" in f410.message
     (f209,) = by["PE209"]
-    assert (f209.expected, f209.actual) == ("99.6", "99.2")
+    assert (f209.expected, f209.actual) == ("99.60", "99.20") and "99.60" in f209.message
 
 
 def test_findings_are_sorted_by_sheet_then_cell(seed_example):

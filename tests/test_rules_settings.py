@@ -106,3 +106,12 @@ def test_a_bad_settings_sheet_makes_the_file_fail_with_the_key_named(tmp_path, s
     path = _with_settings_sheet(seed_original, tmp_path / "b.xlsx", [("执行率上限", "99%")])
     report = check_file(path, CheckOptions())
     assert report.error and "执行率上限" in report.error and not report.findings
+
+
+def test_where_a_low_execution_reason_may_stand_is_a_setting(tmp_path):
+    s = Settings()
+    assert s.execution_reason_level2 == ("成本",) and "预算" in s.execution_reason_keywords
+    s = load_settings(overrides={"执行率原因所在二级指标": "数量，成本", "执行率原因所在三级指标关键词": "经费"})
+    assert s.execution_reason_level2 == ("数量", "成本") and s.execution_reason_keywords == ("经费",)
+    (tmp_path / "perfeval.toml").write_text('execution_reason_keywords = ["预算"]\n', encoding="utf-8")
+    assert load_settings(str(tmp_path / "a.xlsx")).execution_reason_keywords == ("预算",)

@@ -76,10 +76,30 @@ class Ctx:
             _scan(self.form, (sc.invalid.append, sc.number_text.append, sc.unknown.append))
         return sc
 
+    def text_effects(self):
+        """What numbers typed as text do to our template's formulas (rules/textnum.py), once per run."""
+        fx = self.memo.get("text_effects")
+        if fx is None:
+            from .textnum import NO_EFFECTS, text_effects
+            form = self.form
+            fx = NO_EFFECTS if not form.template_version or not self.scan().number_text else text_effects(self)
+            self.memo["text_effects"] = fx
+        return fx
+
+    def taint(self) -> frozenset[int]:
+        """id() of the formula Values whose shown result a number typed as text changes: the checks that
+        go through them are left to PE416, which names the one cause."""
+        t = self.memo.get("taint")
+        if t is None:
+            t = self.memo["taint"] = self.text_effects().tainted
+        return t
+
     def add(self, code: str, where: Value | Loc | None, message: str,
-            expected: str | None = None, actual: str | None = None) -> None:
+            expected: str | None = None, actual: str | None = None, severity: Severity | None = None) -> None:
+        """severity: this finding's own level where a rule grades its findings (PE416); a [severity]
+        setting for the code still wins."""
         loc = where.loc if isinstance(where, Value) else where
-        sev = CATALOG[code].severity
+        sev = severity or CATALOG[code].severity
         if self.s.severity:
             override = self.s.severity.get(code)
             if override:
@@ -88,6 +108,12 @@ class Ctx:
             self.findings.append(Finding(code, sev, loc.sheet, loc.cell, message, expected, actual))
         else:
             self.findings.append(Finding(code, sev, "", "", message, expected, actual))
+
+
+def tainted(ctx: Ctx, *vals: Value) -> bool:
+    """Any of vals is a formula whose shown result a number typed as text changes (see Ctx.taint)."""
+    taint = ctx.taint()
+    return bool(taint) and any(id(v) in taint for v in vals)
 
 
 def iter_values(obj) -> Iterator[Value]:
@@ -253,11 +279,8 @@ def pct(x: Decimal | None) -> str:
 
 
 def pts(x: Decimal | None) -> str:
-    """Points without trailing zeros: 10, 9.6, 9.65."""
-    if x is None:
-        return "空"
-    r = str(round2(x))
-    return r[:-3] if r.endswith(".00") else r.rstrip("0")
+    """分值 and scores, as amounts: always 2 decimals (10.00, 9.60), as the summary line prints them."""
+    return "空" if x is None else str(round2(x))
 
 
 def shown(v: Value, fmt=amt) -> str:
@@ -312,10 +335,15 @@ def check_sum(ctx: Ctx, code: str, target: Value, terms: Iterable[tuple[Value, i
     tk = target.kind
     if tk is UNKNOWN or tk is INVALID or tk is TEXT or tk is DATE or (tk is EMPTY and target.template_formula):
         return
+    taint = ctx.taint()
+    if taint and id(target) in taint:
+        return  # a number typed as text changes what the formula shows: PE416 says so at the text
     total = ZERO
     n = 0
     numbers = False
     for v, sign in terms:
+        if taint and id(v) in taint:
+            return
         k = v.kind
         if k is NUMBER:
             a = v.number
@@ -346,6 +374,9 @@ def check_ratio(ctx: Ctx, code: str, target: Value, numerator: Value, denominato
     """target (a ratio) = numerator / denominator, compared at 0.01 percentage point after rounding."""
     if target.kind is not NUMBER:
         return  # blank or "—" rates are not required; unreadable ones are PE406/PE503
+    taint = ctx.taint()
+    if taint and (id(target) in taint or id(numerator) in taint or id(denominator) in taint):
+        return
     n, d = num(numerator), num(denominator)
     if n is None or d is None or d == 0:
         return

@@ -8,8 +8,8 @@ from functools import lru_cache
 from ..layout import TEMPLATE_LAYOUT
 from ..model import Footer, Form, Loc, Value
 from ..scoring import Comparator, ScoreKind, normalize, parse_target
-from .base import (DATE, EMPTY, EPS, NA, NUMBER, UNKNOWN, Ctx, E, I, W, clean_name, info, not_computed, num, pct, pts,
-                   rule)
+from .base import (DATE, EMPTY, EPS, NA, NUMBER, TEXT, UNKNOWN, Ctx, E, I, W, amt, clean_name, info, not_computed, num,
+                   pct, pts, rule)
 from .scores import lines_of
 
 C = "完整性"
@@ -134,22 +134,32 @@ def pe405(ctx: Ctx) -> None:
 
 @rule(info("PE406", "单元格内容无法读作数字或日期", E, C, """
 应填数字（金额、分值、人数）或日期的单元格里是无法识别的内容，例如“约3500”“3527.66.1”或一段文字。
-这样的单元格不参与任何合计和复核。改正：只填数字（单位万元，不带单位和说明），说明写在备注或报告中。"""),
-      info("PE416", "数字以文本形式存储", I, C, """
-（仅检查本模板）单元格里的数字是文本（如“3,527.66”“３５２７．６６”“　100%”），本工具能读出来，但 Excel 的求和公式会把文本当 0，
-合计就会算错。改正：把单元格设为数值格式后重新输入数字。"""))
+这样的单元格不参与任何合计和复核。改正：只填数字（单位万元，不带单位和说明），说明写在备注或报告中。
+填报日期无法识别时报 PE403（每个单元格只报一次）。"""),
+      info("PE416", "数字以文本形式存储", W, C, """
+（仅检查本模板）单元格里的数字是文本（如“195万元”“３５２７．６６”“1,020.00”）。本工具能读出来，Excel 却不当它是数字：
+求和公式（合计、分值合计、总分）跳过文本，合计少算这个数；执行率、控制率公式把它当作 0，显示为空白；加减除运算
+换算不了时显示 #VALUE!。因此只在文本单元格报一次，说明哪些公式受影响、合计少算多少，受影响的合计、差额和比率
+不再另报 PE1xx、PE2xx、PE5xx（它们的公式没有错）。级别：改变了合计、总分的为错误，只影响差额或比率的为警告，
+没有公式引用的为提示。改正：删去“万元”等文字或全角字符，把单元格设为数值格式后重新输入数字。"""))
 def pe406(ctx: Ctx) -> None:
     # all PE406 then all PE416: each in form order, and the final sort keeps the order within a code
     sc = ctx.scan()
-    for v in sc.invalid:
-        if v.loc:
-            why = f"：{v.problem}" if v.problem else ""
-            ctx.add("PE406", v, f"单元格内容“{v.raw}”无法识别{why}", "数字或日期", str(v.raw))
-    if not ctx.form.template_version:
+    if sc.invalid:
+        dates = {id(ft.date) for _, ft, _ in _footers(ctx.form)}  # PE403 reports those
+        for v in sc.invalid:
+            if v.loc and id(v) not in dates:
+                why = f"：{v.problem}" if v.problem else ""
+                ctx.add("PE406", v, f"单元格内容“{v.raw}”无法识别{why}", "数字或日期", str(v.raw))
+    if not ctx.form.template_version or not sc.number_text:
         return
+    notes = ctx.text_effects().notes
     for v in sc.number_text:
-        if v.loc and not v.formula:
-            ctx.add("PE416", v, f"数字“{v.raw.strip()}”以文本形式存储，Excel 公式会把它当作 0", v.display, v.raw)
+        note = notes.get(id(v))
+        if note is not None:
+            shown = v.raw.strip()
+            ctx.add("PE416", v, f"数字“{shown}”以文本形式存储：{note.clause}。{note.advice}", v.display, shown,
+                    note.severity)
 
 
 def _no_reason(v: Value, words) -> bool:
@@ -169,6 +179,12 @@ def _normalized_words(words: tuple[str, ...]) -> frozenset[str]:
     return frozenset(normalize(w) for w in words)
 
 
+def _missing_reason(v: Value) -> str:
+    """Why the reason does not count: blank, or a no-reason word such as “无”."""
+    t = normalize(v.display) if v.kind is not EMPTY else ""
+    return f"偏差原因填写为“{t}”，不算说明" if t else "偏差原因分析未填写"
+
+
 @rule(info("PE407", "自评得分低于分值却未说明偏差原因", W, C, """
 自评得分低于分值时，“偏差原因分析及改进措施”必须写明扣分原因和改进措施；“无”“—”“/”不算说明。
 改正：写明未达成的原因和下一步措施。"""),
@@ -182,7 +198,8 @@ def pe407(ctx: Ctx) -> None:
         if x.points is not None and x.written is not None and x.written < x.points - EPS:
             if _no_reason(ind.reason, words):
                 ctx.add("PE407", ind.reason if ind.reason.loc else ind.score,
-                        f"指标“{ind.name.display}”自评得分 {pts(x.written)} 低于分值 {pts(x.points)}，偏差原因分析未填写",
+                        f"指标“{ind.name.display}”自评得分 {pts(x.written)} 低于分值 {pts(x.points)}，"
+                        f"{_missing_reason(ind.reason)}",
                         "偏差原因及改进措施", ind.reason.display or "空")
         r = x.result
         if not ctx.s.reason_required_over_achievement or r.deviation is None or r.target is None:
@@ -197,24 +214,54 @@ def pe407(ctx: Ctx) -> None:
         if dev >= ctx.s.over_achievement - EPS and _no_reason(ind.reason, words):
             ctx.add("PE408", ind.reason if ind.reason.loc else ind.actual,
                     f"指标“{ind.name.display}”实际完成值偏离目标 {pct(dev)}（达到 {pct(ctx.s.over_achievement)}），"
-                    f"偏差原因分析未填写", "超额原因说明", ind.reason.display or "空")
+                    f"{_missing_reason(ind.reason)}", "超额原因说明", ind.reason.display or "空")
 
 
 @rule(info("PE409", "执行率偏低却未说明原因", W, C, """
-执行率低于下限（默认 90%）时，须在偏差原因分析中说明（可在设置中关闭）。本表没有执行率的原因栏，
-因此检查各指标的偏差原因（优先成本指标）是否有说明。改正：在成本指标的偏差原因中写明执行率偏低的原因。"""))
+执行率低于下限（默认 90%）时，须说明原因（可在设置中关闭）。本表执行率一行没有原因栏，原因写在与预算执行相关的
+指标行的“偏差原因分析及改进措施”中：二级指标为成本指标的行，或三级指标含“预算”“执行”“支出”“资金”的行
+（设置 execution_reason_level2、execution_reason_keywords）。其他指标行的原因说明的是该指标，不算执行率的原因；
+“无”“—”等也不算。改正：在成本指标（或上述指标）行的偏差原因中写明执行率偏低的原因和改进措施。"""))
 def pe409(ctx: Ctx) -> None:
-    if not ctx.s.reason_required_low_execution:
+    s = ctx.s
+    if not s.reason_required_low_execution:
         return
     f = ctx.form.self_eval.funds
     a, b = num(f.actual), num(f.budget)
-    if a is None or b is None or b == 0 or a / b >= ctx.s.low_execution - EPS:
+    if a is None or b is None or b == 0 or a / b >= s.low_execution - EPS:
         return
-    inds = ctx.form.self_eval.indicators
-    if any(not _no_reason(i.reason, ctx.s.no_reason_words) for i in inds):
+    lines = [i for i in ctx.form.self_eval.indicators if _budget_line(i, s)]
+    if any(not _no_reason(i.reason, s.no_reason_words) for i in lines):
         return
-    ctx.add("PE409", f.execution_rate if f.execution_rate.loc else f.actual,
-            f"执行率 {pct(a / b)} 低于 {pct(ctx.s.low_execution)}，但各指标的偏差原因分析都没有说明", "偏差原因说明", "空")
+    where = f.execution_rate if f.execution_rate.loc else (
+        f.actual if f.actual.loc else _where(f.execution_rate, "execution_rate"))
+    places = _reason_places(s)
+    if lines:
+        found = "、".join(f"“{normalize(i.name.display) or i.row}”" for i in lines[:3]) + ("等" if len(lines) > 3 else "")
+        why = f"{found}的{_missing_reason(lines[0].reason)}" if len(lines) == 1 else f"{found}都没有写明原因"
+    else:
+        why = "表中没有与预算执行相关的指标行"
+    ctx.add("PE409", where,
+            f"执行率 {pct(a / b)} 低于 {pct(s.low_execution)}，未说明原因（{why}）。本表执行率一行没有原因栏，"
+            f"请在{places}的“偏差原因分析及改进措施”中写明", "执行率偏低的原因", "空")
+
+
+def _budget_line(ind, s) -> bool:
+    """An indicator line where the reason for a low 执行率 belongs (settings-driven)."""
+    l2 = normalize(ind.level2.display)
+    if l2 and any(w in l2 for w in s.execution_reason_level2):
+        return True
+    name = normalize(ind.name.display)
+    return bool(name) and any(w in name for w in s.execution_reason_keywords)
+
+
+def _reason_places(s) -> str:
+    parts = []
+    if s.execution_reason_level2:
+        parts.append("、".join(f"{w}" if w.endswith("指标") else f"{w}指标" for w in s.execution_reason_level2))
+    if s.execution_reason_keywords:
+        parts.append("三级指标含" + "".join(f"“{w}”" for w in s.execution_reason_keywords) + "的行")
+    return "（或".join(parts) + ("）" if len(parts) > 1 else "")
 
 
 @rule(info("PE410", "项目支出中有重名项目", W, C, """
@@ -242,9 +289,18 @@ def pe411(ctx: Ctx) -> None:
         w = num(ind.points)
         if w is None or w <= 0:
             continue
-        if parse_target(ind.target.display).kind is _KIND_NA or normalize(ind.name.display) == "不适用":
+        if _not_applicable(ind):
             a = pts(w)
             ctx.add("PE411", ind.points, f"指标“{ind.name.display or '不适用'}”不适用，却设有分值 {a}", "无分值", a)
+
+
+def _not_applicable(ind) -> bool:
+    """Stated as 不适用: the target is “不适用”/“—”, or the 三级指标 reads 不适用. A formula with no computed
+    value (UNKNOWN) or a blank target says nothing about applicability."""
+    t = ind.target
+    if t.kind is NA or (t.kind is TEXT and parse_target(t.display).kind is _KIND_NA):
+        return True
+    return normalize(ind.name.display) == "不适用"
 
 
 @rule(info("PE412", "指标值用语模糊，无法衡量", W, C, """
@@ -275,14 +331,14 @@ def pe413(ctx: Ctx) -> None:
         items = [num(getattr(x, attr)) for x in b.public_items()]
         if any(n is not None and n != 0 for n in items):
             s = sum((n for n in items if n is not None), Decimal(0))
-            cols.append(f"{label}（其中各项合计 {s:f}）")
+            cols.append(f"{label}（其中各项合计 {amt(s)}）")
             if where is None:
                 where = total
     if cols:
         ctx.add("PE413", where, f"公用经费合计未填写，而其中各项已填：{'；'.join(cols)}", "公用经费合计", "空")
 
 
-@rule(info("PE415", "读取时未找到的内容", I, C, """
+@rule(info("PE415", "读取时有内容未找到", I, C, """
 读取工作簿时没有找到的表格或栏目（例如工作表改了名、缺少报告正文），相关检查因此跳过。
 改正：使用官方模板，或把工作表和栏目名称改回标准名称。"""))
 def pe415(ctx: Ctx) -> None:

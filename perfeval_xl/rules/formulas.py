@@ -32,21 +32,29 @@ def pe501(ctx: Ctx) -> None:
 改正：在 Excel 中按 Ctrl+Alt+F9 重新计算后保存。"""),
       info("PE503", "公式没有计算结果", I, F, """
 公式单元格没有保存计算结果（由程序生成、未在 Excel 中打开保存过），涉及它的核对因此跳过。
-改正：在 Excel 中打开，重新计算后保存。"""),
+默认的快速读取（python-calamine）分不清“没有计算结果”和“结果为错误值”，提示写作“没有计算结果（或结果为错误值）”；
+用 --formulas 读取时，结果为错误值的报 PE504。改正：在 Excel 中打开，重新计算后保存。"""),
       info("PE504", "公式结果为错误值", W, F, """
 公式的计算结果是错误值（#DIV/0!、#VALUE!、#REF! 等），通常是除数为 0、引用了文字或被删除的单元格。
 改正：检查公式引用的单元格。"""))
 def pe503(ctx: Ctx) -> None:
     by_sheet: dict[str, list] = defaultdict(list)
-    for v in ctx.scan().unknown:
-        if not v.loc:
+    unknown = ctx.scan().unknown
+    taint = ctx.taint() if unknown else frozenset()
+    for v in unknown:
+        if not v.loc or id(v) in taint:  # #VALUE! from a number typed as text: PE416 names the cause
             continue
-        raw = str(v.raw or "")
+        raw = str(v.raw or "").strip()
+        if not raw.startswith("#") and v.problem and "错误值 #" in v.problem:  # the reader names the error
+            raw = "#" + v.problem.split("错误值 #", 1)[1].split("，")[0].split()[0]
         if raw.startswith("#"):
             ctx.add("PE504", v, f"{_label(v)}的公式结果为错误值 {raw}", "数值", raw)
         else:
             by_sheet[v.loc.sheet].append(v)
+    # openpyxl sees a formula with no cached value as such; python-calamine gives the same blank for a
+    # formula whose cached value is an error, so the fast path cannot promise which of the two it is
+    what = "没有计算结果" if ctx.form.formulas_known else "没有计算结果（或结果为错误值）"
     for sheet, vals in by_sheet.items():
         cells = "、".join(v.loc.cell for v in vals[:6]) + ("等" if len(vals) > 6 else "")
-        ctx.add("PE503", vals[0], f"{sheet}有 {len(vals)} 个公式单元格没有计算结果（{cells}），相关核对已跳过。"
+        ctx.add("PE503", vals[0], f"{sheet}有 {len(vals)} 个公式单元格{what}（{cells}），相关核对已跳过。"
                 "请在 Excel 中重新计算后保存", "计算结果", "无")

@@ -7,7 +7,7 @@ from decimal import Decimal
 from ..model import Form, Indicator
 from ..scoring import ScoreResult, execution_rate, execution_score, indicator_score, normalize, round2
 from ..settings import Settings
-from .base import EPS, NUMBER, TEXT, ZERO, Ctx, E, I, W, heading_points, info, num, pct, pts, rule
+from .base import EPS, NUMBER, TEXT, ZERO, Ctx, E, I, W, heading_points, info, num, pct, pts, rule, tainted
 
 G = "评分"
 
@@ -109,12 +109,12 @@ def groups(form: Form) -> list[tuple[Indicator, list[Indicator]]]:
     return out
 
 
-@rule(info("PE201", "执行率应为全年执行数除以全年预算数", E, G, """
+@rule(info("PE201", "执行率与全年执行数除以全年预算数不符", E, G, """
 执行率 = 全年执行数 ÷ 全年预算数（调整后的全年预算，不是年初预算数）。常见错误是用年初预算数作分母，
 或执行率手工填写。改正：按 全年执行数 / 全年预算数 计算。"""))
 def pe201(ctx: Ctx) -> None:
     f = ctx.form.self_eval.funds
-    if f.execution_rate.kind is not NUMBER:
+    if f.execution_rate.kind is not NUMBER or tainted(ctx, f.execution_rate):
         return
     rate = execution_rate(num(f.budget), num(f.actual))
     if rate is None:
@@ -125,12 +125,12 @@ def pe201(ctx: Ctx) -> None:
                 pct(rate), pct(f.execution_rate.number))
 
 
-@rule(info("PE202", "执行率得分应为分值乘执行率，且不超过分值", E, G, """
+@rule(info("PE202", "执行率得分与分值乘执行率（不超过分值）不符", E, G, """
 得分 = 分值 × 执行率，最高为分值（执行率超过 100% 是数据异常，不加分），保留两位小数。
 改正：按 分值 × 执行率 计算并封顶。"""))
 def pe202(ctx: Ctx) -> None:
     f = ctx.form.self_eval.funds
-    if f.score.kind is not NUMBER:
+    if f.score.kind is not NUMBER or tainted(ctx, f.score):
         return
     exp = exec_score_of(ctx)
     if exp is None or abs(exp - f.score.number) <= ctx.s.tolerance + EPS:
@@ -156,12 +156,14 @@ def pe203(ctx: Ctx) -> None:
             continue
         if abs(x.result.score - x.written) <= ctx.s.tolerance + EPS:
             continue
+        if _out_of_range(x.written, x.points):
+            continue  # PE204 says what is wrong with this cell
         name = x.ind.name.display
         e, a = pts(x.result.score), pts(x.written)
         ctx.add("PE203", x.ind.score, f"指标“{name}”的自评得分按复算应为 {e}（{x.result.explanation}），表中为 {a}", e, a)
 
 
-@rule(info("PE204", "自评得分应在 0 与分值之间", E, G, """
+@rule(info("PE204", "自评得分超出 0 至分值的范围", E, G, """
 任何指标的自评得分都不能为负，也不能超过该指标的分值。定性指标无法复算，但同样受此限制。
 改正：把自评得分改到 0 至分值之间，或更正分值。"""))
 def pe204(ctx: Ctx) -> None:
@@ -169,14 +171,18 @@ def pe204(ctx: Ctx) -> None:
         w, sc = num(ind.points), num(ind.score)
         if sc is None:
             continue
-        top = w if w is not None else None
-        if sc < 0 or (top is not None and sc > top + EPS):
+        top = w
+        if _out_of_range(sc, top):
             rng = f"0 至 {pts(top)}" if top is not None else "不小于 0"
             a = pts(sc)
             ctx.add("PE204", ind.score, f"指标“{ind.name.display}”的自评得分应在 {rng} 之间，表中为 {a}", rng, a)
 
 
-@rule(info("PE205", "一级指标标明的分值应等于其下三级指标分值之和", E, G, """
+def _out_of_range(score: Decimal, points: Decimal | None) -> bool:
+    return score < 0 or (points is not None and score > points + EPS)
+
+
+@rule(info("PE205", "一级指标标明的分值与其下三级指标分值之和不符", E, G, """
 一级指标标题写明了分值（如“产出指标（50分）”），其下各三级指标分值之和应与之相等。常见错误是增删指标后
 没有调整分值，或把某项分值挪到别的一级指标下。改正：调整三级指标分值，使之与一级指标分值一致。"""))
 def pe205(ctx: Ctx) -> None:
@@ -196,7 +202,7 @@ def pe205(ctx: Ctx) -> None:
                 f"一级指标“{title}”标明 {e} 分，其下三级指标分值之和应为 {e}，表中为 {a}", e, a)
 
 
-@rule(info("PE206", "各指标分值之和加执行率分值应为 100", E, G, """
+@rule(info("PE206", "执行率分值加各指标分值之和不等于 100", E, G, """
 执行率分值（10）加全部三级指标分值应为 100 分。改正：调整各指标分值。"""),
       info("PE207", "分值合计与各项分值之和不符", E, G, """
 总分行的分值合计应等于执行率分值加各三级指标分值。改正：用求和公式或按各项之和重填。"""))
@@ -209,12 +215,13 @@ def pe206(ctx: Ctx) -> None:
     if abs(total - ctx.s.total_points) > EPS:
         e, a = pts(ctx.s.total_points), pts(total)
         ctx.add("PE206", where, f"执行率分值加各指标分值之和应为 {e}，表中合计为 {a}", e, a)
-    if se.points_total.kind is NUMBER and abs(se.points_total.number - total) > EPS:
+    if se.points_total.kind is NUMBER and abs(se.points_total.number - total) > EPS \
+            and not tainted(ctx, se.points_total):
         _cmp_report(ctx, "PE207", se.points_total, "总分行分值合计", "执行率分值加各指标分值之和", pts(total),
                     pts(se.points_total.number))
 
 
-@rule(info("PE208", "总分应为执行率得分加各指标自评得分", E, G, """
+@rule(info("PE208", "总分与执行率得分加各指标自评得分不符", E, G, """
 总分 = 执行率得分 + Σ 自评得分（表内算术）。手填总分与各项得分对不上，是自评表最常见的硬伤。
 改正：按各项得分之和重填总分，或使用求和公式。"""),
       info("PE209", "总分与复核总分不符", W, G, """
@@ -226,6 +233,8 @@ def pe208(ctx: Ctx) -> None:
     se = ctx.form.self_eval
     ts = se.total_score
     lines = lines_of(ctx)
+    if tainted(ctx, ts):
+        return  # a number typed as text changes the total (and so the grade): PE416 says by how much
     if ts.kind is NUMBER:
         f = se.funds
         ex = num(f.score)
@@ -239,7 +248,7 @@ def pe208(ctx: Ctx) -> None:
         if rec is not None and abs(rec - ts.number) > ctx.s.tolerance * (1 + len(lines)) + EPS:
             e, a = pts(rec), pts(ts.number)
             ctx.add("PE209", ts, f"总分复核应为 {e}（执行率得分与定量指标按规则复算），表中为 {a}", e, a)
-    if se.grade.kind is TEXT and se.grade.text:
+    if se.grade.kind is TEXT and se.grade.text and not tainted(ctx, se.grade):
         rec = total_of(ctx)
         if rec is None:
             return

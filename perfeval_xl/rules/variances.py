@@ -1,7 +1,7 @@
 """PE3xx: actual against budget, year on year, and the common control ratios (domain.md §3, §4)."""
 from __future__ import annotations
 
-from .base import EPS, Ctx, E, I, W, amt, info, num, pct, rule
+from .base import EPS, Ctx, E, I, W, amt, info, num, pct, rule, tainted
 
 V = "差异"
 
@@ -11,6 +11,8 @@ V = "差异"
 改正：核实决算数；确有超支的，在报告中说明原因和审批依据。"""))
 def pe301(ctx: Ctx) -> None:
     for line in ctx.form.three_public.lines():
+        if tainted(ctx, line.actual, line.budget):
+            continue
         a, b = num(line.actual), num(line.budget)
         if a is not None and b is not None and a > b + EPS:
             shown_a, shown_b = amt(a), amt(b)
@@ -23,6 +25,8 @@ def pe301(ctx: Ctx) -> None:
 超支的须说明并整改。"""))
 def pe302(ctx: Ctx) -> None:
     t = ctx.form.three_public.total
+    if tainted(ctx, t.actual, t.budget):
+        return
     a, b = num(t.actual), num(t.budget)
     if a is not None and b is not None and a > b + EPS:
         ctx.add("PE302", t.actual, f"三公经费合计本年决算数 {amt(a)} 超过预算数 {amt(b)}（控制率 {pct(a / b) if b else '—'}）",
@@ -103,6 +107,8 @@ def pe307(ctx: Ctx) -> None:
 def pe308(ctx: Ctx) -> None:
     tp = ctx.form.three_public
     for line in (*tp.lines(), tp.total):
+        if tainted(ctx, line.actual, line.prev):
+            continue
         a, p = num(line.actual), num(line.prev)
         if a is None or p is None or p == 0:
             continue
@@ -117,6 +123,8 @@ def pe308(ctx: Ctx) -> None:
 “三公”经费变动率 = (本年决算 − 上年决算) ÷ 上年决算，按控制要求应不大于 0。增加时请在报告中说明原因。"""))
 def pe309(ctx: Ctx) -> None:
     t = ctx.form.three_public.total
+    if tainted(ctx, t.actual, t.prev):
+        return
     a, p = num(t.actual), num(t.prev)
     if a is None or p is None or p == 0:
         return
@@ -152,9 +160,14 @@ def pe311(ctx: Ctx) -> None:
 楼堂馆所的实际规模超过批复规模，或实际投资超过预算投资（控制率超过 100%）。改正：核实数据并说明超出原因。"""))
 def pe312(ctx: Ctx) -> None:
     bl = ctx.form.basic.building
-    for actual, approved, what in ((bl.actual_area, bl.approved_area, "规模"),
-                                   (bl.actual_investment, bl.budget_investment, "投资")):
+    for actual, approved, what, fmt in ((bl.actual_area, bl.approved_area, "规模", _area),
+                                        (bl.actual_investment, bl.budget_investment, "投资", amt)):
         a, b = num(actual), num(approved)
         if a is not None and b is not None and b > 0 and a > b + EPS:
-            ctx.add("PE312", actual, f"楼堂馆所实际{what} {a:f} 超过批复（预算）{what} {b:f}", f"≤ {b:f}", f"{a:f}")
+            ctx.add("PE312", actual, f"楼堂馆所实际{what} {fmt(a)} 超过批复（预算）{what} {fmt(b)}", f"≤ {fmt(b)}", fmt(a))
+
+
+def _area(x) -> str:
+    """An area in ㎡ as typed (not money: no forced decimals)."""
+    return f"{x.normalize():f}" if x == x.to_integral() else f"{x:f}"
 
