@@ -60,6 +60,24 @@ def require_soffice() -> str:
     return found
 
 
+def require_tool(name: str, package: str) -> str:
+    """Skip when a command-line tool is missing; fail instead when PERFEVAL_REQUIRE_SOFFICE is set (CI)."""
+    found = shutil.which(name)
+    if found is None:
+        message = f"{name} ({package}) is not installed"
+        if os.environ.get("PERFEVAL_REQUIRE_SOFFICE"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
+@pytest.fixture(scope="session")
+def pdftotext() -> str:
+    """poppler's pdftotext (and pdfinfo beside it), to read what LibreOffice printed."""
+    require_tool("pdfinfo", "poppler-utils")
+    return require_tool("pdftotext", "poppler-utils")
+
+
 @pytest.fixture(scope="session")
 def soffice() -> str:
     """The soffice executable (skips, or fails under PERFEVAL_REQUIRE_SOFFICE, when missing)."""

@@ -342,7 +342,7 @@ def test_result_sheet_layout_fits_labels_wraps_and_prints_one_page_wide(seed_exa
     assert all(ws.row_dimensions[r].height is None for r in short_rows)  # Excel sizes these itself
 
 
-def test_result_sheet_prints_whole_on_the_first_page(seed_example, tmp_path, soffice):
+def test_result_sheet_prints_whole_on_the_first_page(seed_example, tmp_path, soffice, pdftotext):
     """LibreOffice's PDF: the title, every label and the 说明/应为/实为 columns are on page 1."""
     import subprocess
 
@@ -356,5 +356,5 @@ def test_result_sheet_prints_whole_on_the_first_page(seed_example, tmp_path, sof
                           check=True, capture_output=True, text=True).stdout
     flat = text.replace(" ", "")
     for piece in ("校验结果", "全年预算数（万元）", "执行率得分（复核）", "等级（复核）", "说明", "应为", "实为",
-                  "一级指标“产出指标(50分)”标明50分"):
+                  "一级指标“产出指标(50分)”标明50.00分"):
         assert piece in flat, piece

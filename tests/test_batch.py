@@ -236,7 +236,7 @@ def test_summary_charts_leave_out_unreadable_files_and_grow_with_the_units(tmp_p
     assert max(heights_many) > 5 * max(heights)
 
 
-def test_summary_chart_names_every_unit_in_libreoffice(tmp_path, soffice):
+def test_summary_chart_names_every_unit_in_libreoffice(tmp_path, soffice, pdftotext):
     """Rendered by LibreOffice, each of 40 units is labelled on the chart page (none skipped) and the
     unreadable file is not on it."""
     import subprocess

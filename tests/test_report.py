@@ -8,6 +8,8 @@ import subprocess
 from decimal import Decimal
 
 import pytest
+
+from conftest import require_tool
 from docx import Document
 from docx.oxml.ns import qn
 from docx.shared import Pt
@@ -282,8 +284,7 @@ def built_pdf(seed_form, tmp_path_factory):
 
 def _pdf_pages(pdf: str) -> list[str]:
     """The text of each page of a PDF (pdftotext, layout kept)."""
-    if not shutil.which("pdftotext"):
-        pytest.skip("pdftotext (poppler-utils) is not installed")
+    require_tool("pdftotext", "poppler-utils")
     out = subprocess.run(["pdftotext", "-layout", pdf, "-"], capture_output=True, text=True, check=True).stdout
     pages = out.split("\f")
     return pages[:-1] if pages and not pages[-1].strip() else pages
