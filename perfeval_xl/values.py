@@ -122,10 +122,13 @@ def is_percent_format(fmt: str | None) -> bool:
     return bool(fmt) and "%" in fmt and bool(_PERCENT_FMT.search(fmt))
 
 
-def _excel_error(raw: str, loc) -> Value | None:
+def _excel_error(raw: str, loc, of_formula: bool = False) -> Value | None:
+    """An Excel error value: UNKNOWN, never 0. of_formula: the cell is known to hold a formula (its
+    text is visible, or it is a template formula cell), so the error is that formula's result."""
     s = raw.strip()
     if s.startswith("#") and s.upper() in EXCEL_ERRORS:
-        return Value(Kind.UNKNOWN, raw=raw, loc=loc, problem=f"单元格为错误值 {s}，无法读取")
+        problem = f"公式结果为错误值 {s}" if of_formula else f"单元格为错误值 {s}，无法读取"
+        return Value(Kind.UNKNOWN, raw=raw, loc=loc, problem=problem)
     return None
 
 
@@ -140,7 +143,7 @@ def _pre(raw, loc, formula, has_formula):
         if not raw.strip():  # str.strip() also removes the ideographic space
             return Value(Kind.EMPTY, raw=raw, loc=loc, formula=formula)
         if raw[0] == "#" or raw.lstrip()[:1] == "#":
-            v = _excel_error(raw, loc)
+            v = _excel_error(raw, loc, bool(formula or has_formula))
             if v is not None:
                 v.formula = formula
                 return v
@@ -188,7 +191,7 @@ def _na(s: str) -> bool:
 def _numeric(raw, kind: str, loc, formula, units: tuple[str, ...]) -> Value:
     if isinstance(raw, bool):
         return Value(Kind.INVALID, raw=raw, loc=loc, formula=formula,
-                     problem=f"无法识别为{_KIND_NAMES.get(kind, '数值')}：{'是' if raw else '否'}（逻辑值）")
+                     problem=f"无法识别为{_KIND_NAMES.get(kind, '数值')}：“{'是' if raw else '否'}”（逻辑值）")
     if isinstance(raw, (int, float)):
         return Value(Kind.NUMBER, number=to_decimal(raw), raw=raw, loc=loc, formula=formula)
     if isinstance(raw, str):
@@ -200,7 +203,7 @@ def _numeric(raw, kind: str, loc, formula, units: tuple[str, ...]) -> Value:
             return Value(Kind.NUMBER, number=n, raw=raw, loc=loc, formula=formula)
     what = _KIND_NAMES.get(kind, "数值")
     return Value(Kind.INVALID, raw=raw, loc=loc, formula=formula, text=str(raw),
-                 problem=f"无法识别为{what}：'{str(raw).strip()}'")
+                 problem=f"无法识别为{what}：“{str(raw).strip()}”")
 
 
 def _other(raw, kind: str, kw: dict, units: tuple[str, ...]) -> Value:
@@ -261,7 +264,7 @@ def parse_year(raw, **kw) -> Value:
     v.raw = raw
     if v.kind is Kind.NUMBER and (v.number != v.number.to_integral_value() or not 1900 <= v.number <= 2200):
         return Value(Kind.INVALID, raw=raw, loc=loc, formula=formula, text=str(raw),
-                     problem=f"无法识别为年度：'{str(raw).strip()}'")
+                     problem=f"无法识别为年度：“{str(raw).strip()}”")
     return v
 
 
@@ -303,7 +306,7 @@ def parse_date(raw, *, loc: Loc | None = None, formula: str | None = None, has_f
     if v is not None:
         return v
     bad = Value(Kind.INVALID, raw=raw, loc=loc, formula=formula, text=str(raw),
-                problem=f"无法识别为日期：'{str(raw).strip()}'")
+                problem=f"无法识别为日期：“{str(raw).strip()}”")
     if isinstance(raw, bool):
         return bad
     if isinstance(raw, (int, float)):

@@ -470,7 +470,7 @@ def test_numbers_typed_as_text(seed_original, tmp_path):
         assert f.basic.staffing.quota.number == 116 and f.basic.sg_total.prev.number == D("104.44")
         assert f.three_public.abroad.pct.number == D("-0.8811")
         bad = f.three_public.abroad.actual
-        assert bad.kind is Kind.INVALID and bad.problem == "无法识别为金额：'abc'" and bad.loc == Loc("三公经费", "B3")
+        assert bad.kind is Kind.INVALID and bad.problem == "无法识别为金额：“abc”" and bad.loc == Loc("三公经费", "B3")
 
 
 def _set_xml_cell(path, sheet_part, ref, xml):
@@ -495,10 +495,11 @@ def test_cached_errors_and_missing_results_are_unknown_never_zero(seed_example, 
     _set_xml_cell(path, "xl/worksheets/sheet1.xml", "B7", '<c r="B7" t="e"><f>SUM(B4:B6)</f><v>#REF!</v></c>')
     f = read_workbook(path)
     total = f.three_public.total.actual
-    assert total.kind is Kind.UNKNOWN and total.number is None and "#REF!" in total.problem
+    assert total.kind is Kind.UNKNOWN and total.number is None and total.problem == "公式结果为错误值 #REF!"
     assert total.formula == "=SUM(B4:B6)"
-    fast = read_workbook(path, fast=True)  # python-calamine sees '' for an error: still unknown
-    assert fast.three_public.total.actual.kind is Kind.UNKNOWN and fast.three_public.total.actual.problem
+    fast = read_workbook(path, fast=True)  # python-calamine sees '' for an error: found in the sheet XML
+    assert fast.three_public.total.actual.kind is Kind.UNKNOWN and fast.three_public.total.actual.raw == "#REF!"
+    assert fast.three_public.total.actual.problem == "公式结果为错误值 #REF!"
     assert f.three_public.abroad.actual.number == fast.three_public.abroad.actual.number == D("4.87")
     # a workbook saved by openpyxl has no cached results at all
     saved = _edit(seed_example, tmp_path / "nocache.xlsx", lambda wb: None)
@@ -516,6 +517,124 @@ def test_a_formula_that_yields_blank_is_blank_when_results_are_cached(seed_examp
         f = read_workbook(seed_example, fast=fast)
         assert f.basic.building.area_rate.kind is Kind.EMPTY
         assert f.basic.building.area_rate.template_formula is not None
+    # the fast reader does not open the sheet XML for such a blank: the formula's own condition explains it
+    grid, names, reader = read_grid(seed_example, fast=True)
+    form_from_grid(grid, names, seed_example, reader)
+    assert not any(sg.errors_read for sg in grid.sheets.values())
+
+
+def _problems(form) -> dict:
+    out = {}
+    for key, path in TARGETS.items():
+        v = form
+        for p in path:
+            v = None if v is None else getattr(v, p)
+        if v is not None and (v.problem or v.kind is Kind.UNKNOWN):
+            out[key] = (v.kind, v.raw, v.problem, v.loc)
+    return out
+
+
+def test_a_cached_error_reads_alike_on_both_paths(make_example, recalc_many):
+    """Text typed in number cells, recalculated by LibreOffice: the template formulas using them hold
+    #VALUE!. python-calamine reads an error as '' (like a formula with no result): the fast reader looks
+    the cell up in the sheet XML and says what the openpyxl reader says; blank results stay blank."""
+    path = make_example("seed", {"sg_abroad_actual": "'２．００", "funds_actual": "'abc"}, name="文字.xlsx")
+    (path,) = recalc_many([path])
+    forms = {fast: read_workbook(path, fast=fast) for fast in (False, True)}
+    for fast, f in forms.items():
+        sg, funds = f.three_public.abroad, f.self_eval.funds
+        # =B4-C4, =IF(N(E4)=0,"—",F4/E4), =IF(N(D4)=0,"",E4/D4), =IF(G4="","",ROUND(...)): all #VALUE!
+        for v in (sg.diff_budget, sg.diff_prev, sg.pct, funds.execution_rate, funds.score):
+            assert (v.kind, v.raw, v.problem) == (Kind.UNKNOWN, "#VALUE!", "公式结果为错误值 #VALUE!"), (fast, v)
+            assert v.template_formula and v.number is None
+        assert sg.actual.number == D("2") and funds.actual.kind is Kind.INVALID  # the texts, read as such
+        assert f.basic.building.area_rate.kind is Kind.EMPTY  # "" by its own condition: still blank
+        assert f.three_public.total.budget.number == D("153.96")  # results that are numbers: still read
+    assert _problems(forms[True]) == _problems(forms[False])
+    assert differences(snapshot(forms[False]), snapshot(forms[True])) == []
+
+
+def _rewrite_part(src, dest, part, fn):
+    """A copy of a workbook with one zip part's text changed by fn (as tools other than Excel do)."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == part:
+                data = fn(data.decode("utf-8")).encode("utf-8")
+            zout.writestr(info, data)
+    return str(dest)
+
+
+def _codes(report) -> list[str]:
+    return sorted(f.code for f in report.findings)
+
+
+def test_names_pointing_at_renamed_sheets_fall_back_to_labels(seed_example, tmp_path):
+    """Sheets renamed outside Excel: the defined names still name the old sheets. The fields they led to
+    are found by their labels (template formulas kept), with one read note, on both paths."""
+    from perfeval_xl.pipeline import CheckOptions, check_file
+
+    def rename(xml):
+        for old, new in ((L.SHEET_SG, "Sheet1"), (L.SHEET_SELF, "自评")):
+            xml, n = re.subn(rf'(<sheet\b[^>]*\bname="){old}(")', rf"\g<1>{new}\2", xml)
+            assert n == 1
+        return xml
+
+    path = _rewrite_part(seed_example, tmp_path / "改名表.xlsx", "xl/workbook.xml", rename)
+    for fast in (False, True):
+        seed_form, f = read_workbook(seed_example, fast=fast), read_workbook(path, fast=fast)
+        assert differences(snapshot(seed_form), snapshot(f)) == [], fast
+        assert len(f.read_notes) == 1, f.read_notes
+        assert "不存在的工作表“三公经费情况表”“绩效自评表”" in f.read_notes[0] and "按标签读取" in f.read_notes[0]
+        assert f.sheet_names[L.SHEET_SG] == "Sheet1" and f.sheet_names[L.SHEET_SELF] == "自评"
+        assert f.sheet_names[L.SHEET_BASIC] == L.SHEET_BASIC  # still by name
+        rate, grade = f.self_eval.funds.execution_rate, f.self_eval.grade  # 等级 has no label: beside 总分
+        assert rate.loc == Loc("自评", "G4") and rate.template_formula == LAYOUT.fields["execution_rate"].formula
+        assert grade.text == seed_form.self_eval.grade.text and grade.loc.sheet == "自评"
+        assert f.self_eval.funds.exp_project.loc == Loc("自评", "F7")
+        assert f.year.loc == Loc("Sheet1", "F2")  # its template cell, not the title of another table
+        # what a reviewer sees: the seed's findings, no false "未填写", one PE415 line
+        seed_rep, rep = check_file(seed_example, CheckOptions(fast=fast)), check_file(path, CheckOptions(fast=fast))
+        assert "PE401" not in _codes(rep) and _codes(rep).count("PE415") == 1
+        assert [c for c in _codes(rep) if c != "PE415"] == _codes(seed_rep)
+
+
+def test_names_gone_to_ref_errors_fall_back_to_labels(seed_example, tmp_path):
+    """Names turned into #REF! (their cells deleted, or edited by a tool) and one name deleted: read by
+    labels. The fast reader reads only the sheets valid names point at, then the rest when it falls back."""
+    def break_names(xml):
+        xml, n = re.subn(rf'(<definedName\b[^>]*\bname="pe_[^"]*"[^>]*>)\'?{L.SHEET_SG}\'?![^<]*<', r"\1#REF!<", xml)
+        assert n == 26  # unit, year and the 三公 table
+        xml, n = re.subn(r'(<definedName\b[^>]*\bname="pe_indicators"[^>]*>)[^<]*<', rf"\1{L.SHEET_SELF}!#REF!<", xml)
+        assert n == 1
+        xml, n = re.subn(r'<definedName\b[^>]*\bname="pe_funds_budget"[^>]*>[^<]*</definedName>', "", xml)
+        assert n == 1
+        return xml
+
+    path = _rewrite_part(seed_example, tmp_path / "名称失效.xlsx", "xl/workbook.xml", break_names)
+    grid, names, _ = read_grid(path, fast=True)
+    assert L.SHEET_SG not in grid.sheets  # no valid name points there
+    for fast in (False, True):
+        f = read_workbook(path, fast=fast)
+        assert differences(snapshot(read_workbook(seed_example, fast=fast)), snapshot(f)) == [], fast
+        assert f.sheet_names[L.SHEET_SG] == L.SHEET_SG
+        assert f.three_public.abroad.pct.template_formula == LAYOUT.fields["sg_abroad_pct"].formula
+        notes = "\n".join(f.read_notes)
+        assert len(f.read_notes) == 2, notes
+        assert "定义名称已失效（#REF!" in notes and "等 27 个" in notes and "按标签读取" in notes
+        assert "未找到定义名称：pe_funds_budget（全年预算数）" in notes
+
+
+def test_a_deleted_sheet_is_reported_not_guessed(seed_example, tmp_path):
+    """三公经费情况表 deleted: its fields are not made up from another sheet (not from 填报说明, which names every
+    label, nor "单位：万元" beside a blank unit name); what labels cannot find is said once."""
+    path = _edit(seed_example, tmp_path / "删表.xlsx", lambda wb: wb.remove(wb[L.SHEET_SG]))
+    for fast in (False, True):
+        f = read_workbook(path, fast=fast)
+        assert L.SHEET_SG not in f.sheet_names and f.unit_name.kind is Kind.EMPTY
+        assert f.three_public.abroad.actual.loc is None and f.basic.sg_total.actual.kind is Kind.UNKNOWN
+        assert f.self_eval.funds.budget.number == D("3676.31")  # the rest still by name
+        assert len(f.read_notes) == 2 and f.read_notes[1].startswith("按标签也未找到：年度、因公出国经费本年决算数")
 
 
 def test_settings_sheet_pairs(seed_original, tmp_path):

@@ -65,7 +65,7 @@ def test_amounts(raw, kind, number):
 
 def test_unreadable_amount_says_why_in_chinese():
     v = parse_amount("abc", loc=Loc("基础数据表", "D13"))
-    assert v.problem == "无法识别为金额：'abc'"
+    assert v.problem == "无法识别为金额：“abc”"
     assert v.loc == Loc("基础数据表", "D13")
     assert v.number is None  # never 0
 

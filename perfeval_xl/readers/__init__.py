@@ -5,7 +5,8 @@ read_workbook(path, fast=False)
                 .xls and .ods, which openpyxl cannot open, are read with python-calamine.
     fast=True:  python-calamine, values only; one read of the file's bytes, the defined names
                 taken from xl/workbook.xml in the same zip.
-Both use our template's defined names (pe_*) when present, otherwise the labels (anchors).
+Both use our template's defined names (pe_*) when present, otherwise the labels (anchors); fields
+whose names point nowhere (a renamed or deleted sheet, #REF!) are found by their labels.
 form_from_grid(grid, names, source, reader) does the mapping for any source (xlwings too).
 """
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from functools import lru_cache
 from html import unescape
 
@@ -21,6 +23,7 @@ from ..errors import ReadError
 from ..model import Form
 from ..safety import Checked, preflight_open
 from .grid import Grid
+from .names import BROKEN_REF
 
 __all__ = ["read_workbook", "form_from_grid", "read_grid", "Grid", "MAX_ROWS"]
 
@@ -89,7 +92,7 @@ def read_grid(path: str, *, fast: bool = False, fmt: str | None = None, checked:
             return grid, names, "names" if _has_pe(names) else "anchors"
         zf = checked.zf if checked is not None and checked.data is not None else None
         names = _names_from_zip(data, zf) if kind in ("xlsx", "xlsm") else None
-        grid = _grid_calamine(data, names)
+        grid = _grid_calamine(data, names, zf.NameToInfo if zf is not None else None)
         return grid, names, "calamine"
     except ReadError:
         raise
@@ -123,7 +126,8 @@ def _reason(e: Exception) -> str:
     if isinstance(e, zipfile.BadZipFile):
         return "文件已损坏（压缩包结构无效），请用 Excel 打开后另存为 .xlsx 再提交"
     if isinstance(e, KeyError):
-        return f"文件已损坏或不是有效的 Excel 工作簿（缺少部件 {e}）"
+        part = re.search(r"'([^']+)'", str(e))
+        return f"文件已损坏或不是有效的 Excel 工作簿（缺少部件“{part.group(1) if part else e.args[0]}”）"
     if "Entities" in name or "DTD" in name or "Forbidden" in name:
         return "文件包含不安全的 XML 内容（实体或 DTD），拒绝读取"
     if isinstance(e, MemoryError):
@@ -138,6 +142,8 @@ _DN = re.compile(r'<(?:\w+:)?definedName\b([^>]*?)\bname="([^"]*)"([^>]*)>([^<]*
 def _split_ref(text: str) -> tuple[str, str]:
     """"'三公经费情况表'!$B$2:$D$2" -> (sheet, "$B$2:$D$2"); a constant -> ("", text)."""
     t = text.strip().lstrip("=")
+    if "#REF!" in t.upper():  # its cells were deleted (or its sheet, outside Excel): points nowhere
+        return "", BROKEN_REF
     first = t.split(",")[0] if "!" in t else t  # multi-area: the first area
     if "!" not in first:
         return "", t
@@ -226,7 +232,13 @@ def _parse_names(xml: bytes) -> NamesDict:
 
 
 # ---- python-calamine ---------------------------------------------------------------------
-def _grid_calamine(data: bytes, names) -> Grid:
+def _is_worksheet(meta) -> bool:
+    typ = str(meta.typ)
+    return typ in ("SheetTypeEnum.WorkSheet", "WorkSheet") or "WorkSheet" in typ
+
+
+def _grid_calamine(data: bytes, names, infos: dict[str, zipfile.ZipInfo] | None = None) -> Grid:
+    """infos: the zip's members (ZipFile.NameToInfo), when the pre-flight has opened it already."""
     from python_calamine import CalamineWorkbook
 
     wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
@@ -235,22 +247,154 @@ def _grid_calamine(data: bytes, names) -> Grid:
         if _has_pe(names):  # template: only the sheets the names point at, plus 设置
             wanted = {s for s, _ in names.values() if s}
         grid = Grid(formulas_known=False, formats_known=False)
+        errors = _ErrorCells(data, infos) if data[:2] == b"PK" else None
+        skipped = False
         for meta in wb.sheets_metadata:
-            if str(meta.typ) not in ("SheetTypeEnum.WorkSheet", "WorkSheet") and "WorkSheet" not in str(meta.typ):
+            if not _is_worksheet(meta):
                 continue
             name = meta.name
             if wanted is not None and name not in wanted and name.strip() != L.SHEET_SETTINGS:
-                continue  # template: the names say where everything is
-            sh = wb.get_sheet_by_name(name)
-            rows = sh.to_python(skip_empty_area=False, nrows=MAX_ROWS)  # rows[0][0] is A1
-            sg = grid.add_sheet(name, rows)
-            sg.merge_loader = _merges_of(sh)  # read only when asked (the names path never asks)
+                skipped = True  # template: the names say where everything is
+                continue
+            _add_calamine_sheet(grid, wb, name, errors)
+        if skipped:  # read only if the names turn out to point nowhere (mapping falls back to labels)
+            grid.sheet_loader = lambda g: _load_skipped_sheets(g, data, errors)
         return grid
     finally:
         try:
             wb.close()
         except Exception:
             pass
+
+
+def _add_calamine_sheet(grid: Grid, wb, name: str, errors) -> None:
+    sh = wb.get_sheet_by_name(name)
+    rows = sh.to_python(skip_empty_area=False, nrows=MAX_ROWS)  # rows[0][0] is A1
+    sg = grid.add_sheet(name, rows)
+    sg.merge_loader = _merges_of(sh)  # read only when asked (the names path never asks)
+    if errors is not None:
+        sg.error_loader = lambda: errors.of(name)
+
+
+def _load_skipped_sheets(grid: Grid, data: bytes, errors) -> bool:
+    """Add the sheets _grid_calamine skipped, keeping the workbook's sheet order."""
+    from python_calamine import CalamineWorkbook
+
+    wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    try:
+        have = dict(grid.sheets)
+        order = [m.name for m in wb.sheets_metadata if _is_worksheet(m)]
+        added = False
+        for name in order:
+            if name not in have:
+                _add_calamine_sheet(grid, wb, name, errors)
+                added = True
+        grid.sheets = {n: grid.sheets[n] for n in order if n in grid.sheets} | {
+            n: sg for n, sg in grid.sheets.items() if n not in order}
+        return added
+    finally:
+        try:
+            wb.close()
+        except Exception:
+            pass
+
+
+_SHEET_TAG = re.compile(r"<(?:\w+:)?sheet\b([^>]*)>")
+_REL_TAG = re.compile(r"<(?:\w+:)?Relationship\b([^>]*)>")
+_ATTR = re.compile(r'([\w:]+)\s*=\s*"([^"]*)"')
+_ERROR_START = re.compile(rb'<(?:\w+:)?c\s[^>]*?\bt="e"[^>]*>')
+_CELL_REF = re.compile(rb'\br="\$?([A-Za-z]{1,3})\$?(\d+)"')
+_CELL_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>|</(?:\w+:)?c>")
+
+
+class _ErrorCells:
+    """Cached error values of formula cells, read from the sheet XML: python-calamine reads an error
+    as '', like a formula with no result. Asked only about a blank template formula cell in a file
+    whose other formulas carry results; the sheet's part is then inflated straight from the file's
+    bytes (~0.05 ms), and the sheet-to-part map is remembered for files of one template."""
+
+    def __init__(self, data: bytes, infos: dict[str, zipfile.ZipInfo] | None = None):
+        self.data = data
+        self.infos = infos
+
+    def of(self, sheet: str) -> dict[tuple[int, int], str]:
+        from .grid import col_index
+
+        if self.infos is None:
+            with zipfile.ZipFile(io.BytesIO(self.data)) as zf:
+                self.infos = zf.NameToInfo
+        part = self._parts().get(sheet)
+        xml = self._member(part) if part is not None else None
+        out: dict[tuple[int, int], str] = {}
+        if not xml or b't="e"' not in xml:
+            return out
+        for m in _ERROR_START.finditer(xml):
+            tag = m.group(0)
+            ref = _CELL_REF.search(tag)
+            if ref is None or tag.endswith(b"/>"):
+                continue
+            v = _CELL_VALUE.search(xml, m.end())
+            if v is None or v.group(1) is None:
+                continue  # the cell closed without a value
+            text = unescape(v.group(1).decode("utf-8", "replace")).strip()
+            if text.startswith("#"):
+                out[(int(ref.group(2)), col_index(ref.group(1).decode()))] = text
+        return out
+
+    def _member(self, name: str) -> bytes | None:
+        info = self.infos.get(name)
+        if info is None:
+            return None
+        stored = _stored_bytes(self.data, info)
+        try:
+            if stored is not None and info.compress_type == zipfile.ZIP_DEFLATED:
+                return zlib.decompress(stored, -15)
+            if stored is not None and info.compress_type == zipfile.ZIP_STORED:
+                return stored
+            with zipfile.ZipFile(io.BytesIO(self.data)) as zf:
+                return zf.read(name)
+        except (zlib.error, zipfile.BadZipFile, KeyError, OSError, NotImplementedError):
+            return None
+
+    def _parts(self) -> dict[str, str]:
+        keys = []
+        for name in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels"):
+            info = self.infos.get(name)
+            stored = _stored_bytes(self.data, info) if info is not None else None
+            if stored is None or info.file_size > 5_000_000:
+                return {}
+            keys.append((info.compress_type, info.file_size, stored))
+        key = tuple(keys)
+        hit = _PARTS_BY_BOOK.get(key)
+        if hit is None:
+            book, rels = self._member("xl/workbook.xml"), self._member("xl/_rels/workbook.xml.rels")
+            hit = _sheet_parts(book, rels) if book and rels else {}
+            if len(_PARTS_BY_BOOK) >= 64:
+                _PARTS_BY_BOOK.clear()
+            _PARTS_BY_BOOK[key] = hit
+        return hit
+
+
+_PARTS_BY_BOOK: dict[tuple, dict[str, str]] = {}  # workbook.xml and its rels as stored -> sheet parts
+
+
+def _sheet_parts(book: bytes, rels: bytes) -> dict[str, str]:
+    """Sheet name -> its part in the zip ("xl/worksheets/sheet1.xml"), from workbook.xml and its rels."""
+    book_t, rels_t = book.decode("utf-8", "replace"), rels.decode("utf-8", "replace")
+    targets = {}
+    for m in _REL_TAG.finditer(rels_t):
+        a = dict(_ATTR.findall(m.group(1)))
+        if "Id" in a and "Target" in a:
+            t = unescape(a["Target"])
+            targets[a["Id"]] = t.lstrip("/") if t.startswith("/") else "xl/" + t
+    out = {}
+    for m in _SHEET_TAG.finditer(book_t):
+        a = _ATTR.findall(m.group(1))
+        name = next((unescape(v) for k, v in a if k == "name"), None)
+        rid = next((v for k, v in a if k.endswith(":id") or k == "id"), None)
+        if name is not None and rid in targets:
+            out[name] = targets[rid]
+    return out
 
 
 def _merges_of(sh):
@@ -316,6 +460,8 @@ def _grid_openpyxl(data: bytes):
 
 
 def _dn_target(dn) -> tuple[str, str]:
+    if "#REF!" in (dn.attr_text or "").upper():
+        return "", BROKEN_REF
     try:
         dests = list(dn.destinations)
     except Exception:

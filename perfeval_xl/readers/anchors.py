@@ -632,6 +632,7 @@ def _narrative(sh: _Sheet, form: Form) -> None:
 
 
 _UNIT_NAME = re.compile(r"单位\)?名称")
+_UNITS_NOTE = re.compile(r"^(?:金额)?单位\s*[:：]\s*(?:万元|元|千元|亿元)")
 _UNIT_LABELS = (("unit", re.compile(r"(?:预算)?部门[、（(]?单位[）)]?名称\s*[:：]?|编报单位\s*[:：]?|单位名称\s*[:：]?")),)
 
 
@@ -642,7 +643,8 @@ def _unit_and_year(roles: dict[str, _Sheet], form: Form) -> None:
         hit = sh.find(lambda t: "编报单位" in t)
         if hit:
             _labeled(sh, (hit[0],), _UNIT_LABELS, {"unit": L.TEXT}, got_unit)
-            if got_unit.get("unit") and got_unit["unit"].kind is Kind.TEXT:
+            if got_unit.get("unit") and got_unit["unit"].kind is Kind.TEXT and not _UNITS_NOTE.match(
+                    got_unit["unit"].text):
                 break
             got_unit.clear()
     self_unit: dict[str, Value] = {}
@@ -651,6 +653,8 @@ def _unit_and_year(roles: dict[str, _Sheet], form: Form) -> None:
         hit = sh.find(lambda t: _UNIT_NAME.search(t) is not None)
         if hit:
             _labeled(sh, (hit[0],), _UNIT_LABELS, {"unit": L.TEXT}, self_unit)
+            if self_unit.get("unit") is not None and _UNITS_NOTE.match(self_unit["unit"].text or ""):
+                del self_unit["unit"]  # the name cell is blank: the next cell is the table's "单位：万元"
     if "unit" in self_unit:
         form.self_eval.unit_name = self_unit["unit"]
     unit = got_unit.get("unit") or self_unit.get("unit")

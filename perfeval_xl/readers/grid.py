@@ -81,6 +81,10 @@ class SheetGrid:
     _max_col: int | None = field(default=None, repr=False)
 
     merge_loader: object = field(default=None, repr=False)  # callable giving merged ranges on first use
+    # callable giving {(row, col): "#VALUE!"} for the sheet's cached error values, on first use: for
+    # values-only readers (python-calamine reads an error as ''), asked only about a blank formula cell
+    error_loader: object = field(default=None, repr=False)
+    _errors: dict[tuple[int, int], str] | None = field(default=None, repr=False)
 
     @property
     def merged(self) -> list[tuple[int, int, int, int]]:
@@ -116,6 +120,23 @@ class SheetGrid:
     def cell(self, ref: str):
         return self.value(*parse_a1(ref))
 
+    @property
+    def errors_read(self) -> bool:
+        """Whether cached_error has looked at the sheet already (further questions are free)."""
+        return self._errors is not None
+
+    def cached_error(self, row: int, col: int) -> str | None:
+        """The error value ("#DIV/0!") a formula cell holds as its cached result, when the reader
+        could not see it in rows (python-calamine); None when not an error or not known."""
+        if self._errors is None:
+            if self.error_loader is None:
+                return None
+            try:
+                self._errors = dict(self.error_loader())
+            except Exception:
+                self._errors = {}
+        return self._errors.get((row, col))
+
     def formula(self, row: int, col: int) -> str | None:
         return self.formulas.get((row, col)) if self.formulas else None
 
@@ -144,6 +165,15 @@ class Grid:
     # Values come from a live engine that has computed every formula (xlwings on an open book):
     # a formula cell without a value holds an empty result, not a missing one.
     results_current: bool = False
+    # callable(grid) adding the sheets a reader skipped (the fast reader reads only the sheets the
+    # defined names point at); see load_all_sheets
+    sheet_loader: object = field(default=None, repr=False)
+
+    def load_all_sheets(self) -> bool:
+        """Read the sheets the reader skipped, if any (when names point nowhere and the mapping falls
+        back to labels). True when sheets were added."""
+        loader, self.sheet_loader = self.sheet_loader, None
+        return bool(loader(self)) if loader is not None else False
 
     @property
     def sheet_names(self) -> list[str]:

@@ -11,9 +11,11 @@ from functools import lru_cache
 from .. import layout as L
 from ..model import AmountRow, Form, Indicator, Kind, Loc, Narrative, Value
 from ..values import _PLAIN_NUMERIC, parse_cell, parse_text, to_decimal
-from .grid import Grid, SheetGrid, a1, col_index, loc, parse_range
+from .grid import Grid, SheetGrid, a1, col_index, loc, parse_a1, parse_range
 from .mapping import TARGETS, layout_for
 
+BROKEN_REF = "#REF!"  # the address of a defined name whose cells (or sheet) were deleted
+_LIST_LABELS = {"projects": "项目支出明细区域", "indicators": "绩效指标区域"}
 _PLACEHOLDER = re.compile(r"^[.…·。\-—]+$|一个专项一行|一个项目一行")
 _ASSUMED_PERCENT = "0.00%"  # the template's format for percent fields (used when formats are not visible)
 
@@ -103,10 +105,59 @@ def _cell_value(grid: Grid, sg: SheetGrid, r: int, c: int, kind: str, template_f
         v = parse_cell(None, kind, loc=at, template_formula=template_formula)
         v.formula = formula
         return v
-    has_formula = (bool(template_formula) and not grid.formulas_known and not grid.results_current
-                   and not (cached and '""' in template_formula))
-    return parse_cell(sg.value(r, c), kind, loc=at, formula=formula, template_formula=template_formula,
+    raw = sg.value(r, c)
+    has_formula = bool(template_formula) and not grid.formulas_known and not grid.results_current
+    if has_formula and cached and raw is None:
+        # values only (python-calamine): an error result reads as '', like no result at all; in a file
+        # whose formulas carry results, ask the sheet XML whether this one holds an error value (not
+        # when the formula's own condition for "" holds: the common blank, e.g. 规模控制率 with no building)
+        if sg.errors_read or not _blank_explained(sg, template_formula):
+            err = sg.cached_error(r, c)
+            if err is not None:
+                return parse_cell(err, kind, loc=at, template_formula=template_formula, has_formula=True)
+        has_formula = '""' not in template_formula
+    return parse_cell(raw, kind, loc=at, formula=formula, template_formula=template_formula,
                       has_formula=has_formula, number_format=fmt, hint=hint)
+
+
+_IF_N0 = re.compile(r'=IF\(N\(\$?([A-Z]{1,3})\$?(\d+)\)=0,"",')
+_IF_BLANK = re.compile(r'=IF\(\$?([A-Z]{1,3})\$?(\d+)="","",')
+_IF_COUNT0 = re.compile(r'=IF\(COUNT\(\$?([A-Z]{1,3})\$?(\d+):\$?([A-Z]{1,3})\$?(\d+)\)=0,"",')
+
+
+@lru_cache(maxsize=256)
+def _blank_condition(formula: str):
+    """The template's ways to yield "": IF(N(X)=0,"",…), IF(X="","",…), IF(COUNT(A:B)=0,"",…) ->
+    (test, cells); None for any other formula."""
+    m = _IF_N0.match(formula)
+    if m:
+        return "n0", (int(m.group(2)), col_index(m.group(1)))
+    m = _IF_BLANK.match(formula)
+    if m:
+        return "blank", (int(m.group(2)), col_index(m.group(1)))
+    m = _IF_COUNT0.match(formula)
+    if m:
+        r1, r2 = sorted((int(m.group(2)), int(m.group(4))))
+        c1, c2 = sorted((col_index(m.group(1)), col_index(m.group(3))))
+        return "count0", (r1, c1, r2, c2)
+    return None
+
+
+def _blank_explained(sg: SheetGrid, formula: str) -> bool:
+    """Whether a template formula's condition for "" holds on the values read (a blank result is then
+    what the formula gives, not a hidden error value)."""
+    cond = _blank_condition(formula)
+    if cond is None:
+        return False
+    test, cells = cond
+    if test == "n0":
+        v = sg.value(*cells)
+        return v is None or v.__class__ is str or v == 0
+    if test == "blank":
+        return sg.value(*cells) is None
+    r1, c1, r2, c2 = cells
+    return not any(v.__class__ in (int, float) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)
+                   if (v := sg.value(r, c)) is not None)
 
 
 def map_names(grid: Grid, names: dict[str, tuple[str, str]], form: Form) -> None:
@@ -118,8 +169,11 @@ def map_names(grid: Grid, names: dict[str, tuple[str, str]], form: Form) -> None
     lay = layout_for(n_proj, n_ind)
 
     roles = form.sheet_names
-    plan, notes, probes = _plan(n_proj, n_ind, _names_key(names))
+    plan, lost, probes, by_sheet = _plan(n_proj, n_ind, _names_key(names))
     sheets = grid.sheets
+    for sheet in by_sheet:  # a sheet the names point at is gone (renamed or deleted outside Excel)
+        if sheet not in sheets:
+            lost = lost + by_sheet[sheet]
     cached = False
     if not grid.formulas_known:  # any template formula that always yields a number has a cached value?
         for sheet, r, c in probes:
@@ -127,14 +181,12 @@ def map_names(grid: Grid, names: dict[str, tuple[str, str]], form: Form) -> None
             if sg is not None and sg.value(r, c) is not None:
                 cached = True
                 break
-    form.read_notes.extend(notes)
     formats_known = grid.formats_known
     narrative_role = L.SHEET_NARRATIVE
     for kind, label, name, sheet, r, c, tf, role, at, path in plan:
         sg = sheets.get(sheet)
         if sg is None:
-            form.read_notes.append(f"定义名称 {name}（{label}）指向不存在的工作表“{sheet}”")
-            continue
+            continue  # in `lost`: read by labels below
         if role not in roles:
             roles[role] = sheet
         if role == narrative_role and form.narrative is None:
@@ -159,13 +211,205 @@ def map_names(grid: Grid, names: dict[str, tuple[str, str]], form: Form) -> None
         _projects(grid, proj, lay.lists["projects"], form)
         roles.setdefault(L.SHEET_BASIC, proj[0].name)
     else:
-        form.read_notes.append("未找到定义名称 pe_projects（项目支出明细区域）")
+        lost = lost + (_list_loss(names, grid, "projects"),)
     if ind:
         _indicators(grid, ind, lay.lists["indicators"], form)
         roles.setdefault(L.SHEET_SELF, ind[0].name)
     else:
-        form.read_notes.append("未找到定义名称 pe_indicators（绩效指标区域）")
+        lost = lost + (_list_loss(names, grid, "indicators"),)
+    if lost:
+        _by_labels(grid, form, lost, cached)
     form.self_eval.unit_name = form.unit_name
+
+
+def _ref_problem(ref) -> str:
+    """Why a defined name (sheet, address) leads nowhere whatever the workbook: "absent", "ref" (#REF!),
+    "invalid" (no sheet, or not a cell address); "" when it names a cell of some sheet."""
+    if ref is None:
+        return "absent"
+    sheet, addr = ref
+    if addr == BROKEN_REF:
+        return "ref"
+    if not sheet:
+        return "invalid"
+    try:
+        parse_range(addr)
+    except ValueError:
+        return "invalid"
+    return ""
+
+
+def _why(ref, sheets) -> str:
+    """_ref_problem, or "sheet" when the workbook has no sheet of that name; "" when it leads to a cell."""
+    why = _ref_problem(ref)
+    return why or ("" if ref[0] in sheets else "sheet")
+
+
+def _list_loss(names, grid: Grid, key: str) -> tuple:
+    ref = names.get(L.NAME_PREFIX + key)
+    return (_why(ref, grid.sheets) or "invalid", key, None, _LIST_LABELS[key], L.NAME_PREFIX + key,
+            None, None, None, ref[0] if ref else None)
+
+
+def _by_labels(grid: Grid, form: Form, lost: tuple, cached: bool) -> None:
+    """Fields (and lists) whose defined names point nowhere: found by their labels, as in a form sent
+    without names. A field with a template formula is then read at the cell found, with that formula
+    (translated there), exactly as by name. One read note per cause, one for what labels cannot find."""
+    from .anchors import map_anchors  # anchors imports this module
+
+    by_label = Form(source=form.source, reader=form.reader, formulas_known=form.formulas_known)
+    try:
+        grid.load_all_sheets()  # the fast reader read only the sheets the names point at
+        # the template's own 填报说明 names every label: never one of the tables
+        view = Grid({n: sg for n, sg in grid.sheets.items() if n.strip() != L.SHEET_GUIDE}, grid.formulas_known,
+                    grid.formats_known, grid.results_current)
+        map_anchors(view, by_label)
+        failed = False
+    except Exception:  # ReadError: no table found by labels; anything else must not lose what names gave
+        failed = True
+    _note_lost(form, lost, failed)
+    if failed:
+        return
+    for role, sheet in by_label.sheet_names.items():
+        form.sheet_names.setdefault(role, sheet)
+    lay = _layout_by_labels(form, by_label, lost)
+    missing, placed, later = [], [], []
+    for why, key, kind, label, name, formula, origin, path, sheet in lost:
+        if key == "projects":
+            form.basic.projects = by_label.basic.projects
+            form.basic.projects_region = by_label.basic.projects_region
+            if form.basic.projects_region is None:
+                missing.append(label)
+            continue
+        if key == "indicators":
+            form.self_eval.indicators = by_label.self_eval.indicators
+            form.self_eval.indicators_region = by_label.self_eval.indicators_region
+            if form.self_eval.indicators_region is None:
+                missing.append(label)
+            continue
+        spec = lay.fields.get(key)
+        if spec is not None:  # the formulas as the template has them for the list sizes found
+            formula, origin = spec.formula, spec.cell
+        v = _at_path(by_label, path)
+        sg = grid.sheets.get(v.loc.sheet) if v is not None and v.loc is not None else None
+        if sg is not None and spec is not None and sg.name != form.sheet_names.get(spec.sheet):
+            sg = None  # found on another table (年度 in a title): beside its row mate if there is one
+        own = sg is not None and _same_raw(v.raw, sg.cell(v.loc.cell))  # found in its own cell
+        if own and formula is not None:
+            placed.append((key, kind, formula, origin, path, (sg,) + parse_a1(v.loc.cell)))
+        elif sg is not None and (own or v.kind is not Kind.EMPTY):
+            _put(form, path, v)  # as found; or typed inside its label ("项目支出：734.53")
+        elif sg is not None and (at := _beside(sg, v.loc.cell)) is not None:
+            placed.append((key, kind, formula, origin, path, at))  # a blank (or uncalculated) value cell
+        else:  # no label of its own (等级)
+            later.append((key, kind, formula, origin, path, label, v))
+    if not grid.formulas_known and not cached:  # the lost cells may be the ones carrying results
+        cached = any(f and '""' not in f and at[0].value(at[1], at[2]) is not None
+                     for _, _, f, _, _, at in placed)
+    for key, kind, formula, origin, path, (sg, r, c) in placed:
+        tf = _translate(formula, origin, a1(r, c)) if formula is not None else None
+        _put(form, path, _cell_value(grid, sg, r, c, kind, tf, cached=cached))
+    for key, kind, formula, origin, path, label, v in later:
+        # placed beside a field of the same template row that was found (by name or by label)
+        at = _row_mate(grid, form, lay, key)
+        if at is not None:
+            sg, r, c = at
+            tf = _translate(formula, origin, a1(r, c)) if formula is not None else None
+            v = _cell_value(grid, sg, r, c, kind, tf, cached=cached)
+        elif v is None or v.loc is None:
+            missing.append(label)
+            continue
+        _put(form, path, v)
+    if missing:
+        shown = "、".join(missing[:8]) + (f"等 {len(missing)} 项" if len(missing) > 8 else "")
+        form.read_notes.append(f"按标签也未找到：{shown}")
+
+
+def _same_raw(a, b) -> bool:
+    return a == b or (a is None or a == "") and (b is None or b == "")
+
+
+def _layout_by_labels(form: Form, by_label: Form, lost: tuple) -> L.Layout:
+    """The template layout for the list sizes in force: the names' regions, or the lists found by labels."""
+    keys = {e[1] for e in lost}
+    regions = []
+    for key, mine, theirs in (("projects", form.basic.projects_region, by_label.basic.projects_region),
+                              ("indicators", form.self_eval.indicators_region,
+                               by_label.self_eval.indicators_region)):
+        region = theirs if key in keys else mine
+        if region is None:
+            regions.append(L.STANDARD_PROJECT_ROWS if key == "projects" else L.TEMPLATE_LAYOUT.indicator_rows)
+        else:
+            regions.append(parse_a1(region[1].cell)[0] - parse_a1(region[0].cell)[0] + 1)
+    return layout_for(*regions)
+
+
+def _beside(sg: SheetGrid, label_cell: str):
+    """(sheet grid, row, col) of the blank cell right of a label, past the label's own merge; None
+    when that cell holds text (another label)."""
+    r, c = parse_a1(label_cell)
+    cc = c + 1
+    while cc <= sg.max_col and sg.merge_top(r, cc) not in (None, (r, cc)):
+        cc += 1
+    v = sg.value(r, cc)
+    return None if isinstance(v, str) and v.strip() else (sg, r, cc)
+
+
+def _row_mate(grid: Grid, form: Form, lay: L.Layout, key: str):
+    """(sheet grid, row, col) of a field without a label of its own, placed as the template places it
+    beside another field of the same row that was found (by name or by label); None when none was."""
+    spec = lay.fields.get(key)
+    if spec is None:
+        return None
+    r0, c0 = parse_a1(spec.cell)
+    sheet = form.sheet_names.get(spec.sheet)
+    for other, s2 in lay.fields.items():
+        if other == key or s2.sheet != spec.sheet:
+            continue
+        r2, c2 = parse_a1(s2.cell)
+        if r2 != r0:
+            continue
+        v = _at_path(form, TARGETS.get(other))
+        sg = grid.sheets.get(v.loc.sheet) if v is not None and v.loc is not None and v.loc.sheet == sheet else None
+        if sg is not None and _same_raw(v.raw, sg.cell(v.loc.cell)):  # found at its own cell
+            r, c = parse_a1(v.loc.cell)
+            if c + c0 - c2 >= 1:
+                return grid.sheets[v.loc.sheet], r, c + c0 - c2
+    return None
+
+
+def _at_path(form: Form, path):
+    obj = form
+    for part in path or ():
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj if isinstance(obj, Value) else None
+
+
+def _note_lost(form: Form, lost: tuple, failed: bool) -> None:
+    then = "，且按标签也未找到这些表格，无法读取" if failed else "，已改为按标签读取"
+    groups: dict[str, list] = {}
+    for e in lost:
+        groups.setdefault(e[0], []).append(e)
+    sheets = groups.pop("sheet", None)
+    if sheets:
+        gone = "".join(f"“{s}”" for s in dict.fromkeys(e[8] for e in sheets))
+        form.read_notes.append(f"定义名称指向不存在的工作表{gone}（工作表可能被改名或删除），"
+                               f"{_count(sheets)}{then}")
+    for why, head in (("ref", "定义名称已失效（#REF!，所指的单元格或工作表已被删除）"),
+                      ("invalid", "定义名称的地址无效"), ("absent", "未找到定义名称")):
+        es = groups.get(why)
+        if es:
+            shown = "、".join(f"{e[4]}（{e[3]}）" for e in es[:4]) + (f"等 {len(es)} 个" if len(es) > 4 else "")
+            form.read_notes.append(f"{head}：{shown}{then}")
+
+
+def _count(entries) -> str:
+    n = sum(1 for e in entries if e[1] not in _LIST_LABELS)
+    lists = [e[3] for e in entries if e[1] in _LIST_LABELS]
+    parts = ([f"{n} 个字段"] if n else []) + lists
+    return "涉及 " + "及".join(parts)
 
 
 def _put(form: Form, path: tuple[str, ...], value: Value) -> None:
@@ -188,36 +432,38 @@ def _names_key(names: dict) -> frozenset:
 
 
 @lru_cache(maxsize=64)
-def _plan(n_proj: int, n_ind: int, names: frozenset) -> tuple[tuple, tuple[str, ...], tuple]:
+def _plan(n_proj: int, n_ind: int, names: frozenset) -> tuple[tuple, tuple, tuple, dict]:
     """Where each field is read, for one layout and one set of names (shared by files of one template):
-    (kind, label, name, sheet, row, col, template formula, sheet role, Loc, model path) per field, the
-    notes for names missing or invalid, and the cells that tell whether formula results were cached."""
+    (kind, label, name, sheet, row, col, template formula, sheet role, Loc, model path) per field; the
+    fields no name leads to (absent, #REF!, a bad address); the cells that tell whether formula results
+    were cached; and per sheet named, its fields in the same form as the lost ones (read by labels when
+    the workbook has no such sheet). A lost field: (why, key, kind, label, name, template formula,
+    its cell in the layout, model path, sheet)."""
     lay = layout_for(n_proj, n_ind)
     names = dict(names)
-    plan, notes, probes = [], [], []
+    plan, lost, probes = [], [], []
+    by_sheet: dict[str, list] = {}
     for key, spec in lay.fields.items():
+        path = TARGETS.get(key)
         ref = names.get(spec.name)
-        if spec.formula and '""' not in spec.formula and ref is not None:
-            try:
-                r, c, _, _ = parse_range(ref[1])
-                probes.append((ref[0], r, c))
-            except ValueError:
-                pass
-        if ref is None or not ref[0]:
-            notes.append(f"未找到定义名称 {spec.name}（{spec.label}）")
+        why = _ref_problem(ref)
+        if why:  # absent, #REF!, invalid
+            if path is not None:
+                lost.append((why, key, spec.kind, spec.label, spec.name, spec.formula, spec.cell, path,
+                             ref[0] if ref else None))
             continue
         sheet, addr = ref
-        try:
-            r, c, _, _ = parse_range(addr)
-        except ValueError:
-            notes.append(f"定义名称 {spec.name}（{spec.label}）的地址无效：{addr}")
-            continue
+        r, c, _, _ = parse_range(addr)
+        if spec.formula and '""' not in spec.formula:
+            probes.append((sheet, r, c))
         tf = spec.formula
         if tf is not None:
             tf = _translate(tf, spec.cell, a1(r, c))
-        plan.append((spec.kind, spec.label, spec.name, sheet, r, c, tf, spec.sheet, loc(sheet, r, c),
-                     TARGETS.get(key)))
-    return tuple(plan), tuple(notes), tuple(probes)
+        plan.append((spec.kind, spec.label, spec.name, sheet, r, c, tf, spec.sheet, loc(sheet, r, c), path))
+        if path is not None:
+            by_sheet.setdefault(sheet, []).append(
+                ("sheet", key, spec.kind, spec.label, spec.name, spec.formula, spec.cell, path, sheet))
+    return tuple(plan), tuple(lost), tuple(probes), {k: tuple(v) for k, v in by_sheet.items()}
 
 
 def _reader(grid: Grid, sg: SheetGrid):
