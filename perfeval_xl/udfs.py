@@ -12,8 +12,11 @@ The arithmetic is owner C's perfeval_xl.scoring, the same code the rules use.
 """
 from __future__ import annotations
 
+import datetime as _dt
+import math
 import re
 import time
+import unicodedata
 from decimal import Decimal
 
 import xlwings as xw
@@ -57,19 +60,55 @@ def _elementwise(fn, *args):
             return fn(*(at(g, i, j) for g in grids))
         except _Bad as e:
             return str(e)
-        except Exception as e:  # never a traceback in a cell
-            return f"无法计算：{e}"
+        except Exception as e:  # never a traceback, nor Python's own words, in a cell
+            return f"无法计算：{_reason(e)}"
 
     if rows == 1 and cols == 1:
         return one(0, 0)
     return [[one(i, j) for j in range(cols)] for i in range(rows)]
 
 
-def _number(raw, label: str, parse, *, required: bool = True) -> Decimal | None:
-    """A cell as a Decimal via perfeval_xl.values, or _Bad with a Chinese reason."""
+# Far beyond any 万元 amount or 分值; larger numbers (1e308) overflow the 2-decimal rounding.
+LIMIT = Decimal("1e15")
+_PERCENT_TEXT = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?[%‰]")
+
+
+def _reason(e: Exception, default: str = "参数不是有效数字或超出可计算范围，请检查") -> str:
+    """An unexpected error as cell text: its message only when it is ours (Chinese), never class names."""
+    text = str(e)
+    if re.search(r"[\u4e00-\u9fff]", text) and "<class" not in text:
+        return text
+    return default
+
+
+def _refuse_date(raw, label: str) -> None:
+    """A date or time cell (xlwings passes datetime) is never a number, whatever its serial."""
+    if isinstance(raw, _dt.datetime):
+        shown = f"{raw:%Y-%m-%d}" if raw.time() == _dt.time() else f"{raw:%Y-%m-%d %H:%M}"
+        raise _Bad(f"{label}是日期，不是数字：{shown}")
+    if isinstance(raw, _dt.date):
+        raise _Bad(f"{label}是日期，不是数字：{raw:%Y-%m-%d}")
+    if isinstance(raw, _dt.time):
+        raise _Bad(f"{label}是时间，不是数字：{raw:%H:%M}")
+
+
+def _valid(n: Decimal, raw, label: str) -> Decimal:
+    """NaN, infinity and absurdly large numbers get a Chinese reason instead of failing in the arithmetic."""
+    if not n.is_finite():
+        raise _Bad(f"{label}不是有效数字")
+    if abs(n) > LIMIT:
+        raise _Bad(f"{label}不是有效数字：数值过大（{_show(raw)}）")
+    return n
+
+
+def _number(raw, label: str, parse, *, required: bool = True, what: str = "金额") -> Decimal | None:
+    """A cell as a Decimal via perfeval_xl.values, or _Bad with a Chinese reason.
+
+    what: what the argument should be ("金额", "分数"), named when a percentage is given instead."""
+    _refuse_date(raw, label)
     v = _empty_value() if _blank(raw) else parse(raw)
     if v.kind is Kind.NUMBER:
-        return v.number
+        return _valid(v.number, raw, label)
     if v.kind is Kind.EMPTY:
         if required:
             raise _Bad(f"{label}为空")
@@ -78,6 +117,10 @@ def _number(raw, label: str, parse, *, required: bool = True) -> Decimal | None:
         raise _Bad(f"{label}为“{v.display}”，不是数字")
     if v.kind is Kind.UNKNOWN and v.problem:
         raise _Bad(f"{label}：{v.problem}")
+    if isinstance(raw, str):
+        typed = re.sub(r"\s+", "", unicodedata.normalize("NFKC", raw))
+        if _PERCENT_TEXT.fullmatch(typed):  # "９０％", "　100%": a number, but a rate, not an amount
+            raise _Bad(f"{label}应为{what}，不是百分比：{typed}")
     raise _Bad(f"{label}不是数字：{_show(raw)}")
 
 
@@ -92,16 +135,20 @@ def _show(raw) -> str:
     return s if len(s) <= 20 else s[:20] + "…"
 
 
-def _amount(raw, label: str, required: bool = True) -> Decimal | None:
+def _amount(raw, label: str, required: bool = True, what: str = "金额") -> Decimal | None:
+    """An amount (万元) or a total: never negative, as the template's data validation."""
     from . import values
 
-    return _number(raw, label, values.parse_amount, required=required)
+    n = _number(raw, label, values.parse_amount, required=required, what=what)
+    if n is not None and n < 0:
+        raise _Bad(f"{label}不能为负数：{_show(raw)}")
+    return n
 
 
 def _points(raw, label: str = "分值") -> Decimal:
     from . import values
 
-    n = _number(raw, label, values.parse_points)
+    n = _number(raw, label, values.parse_points, what="分数")
     if n < 0:
         raise _Bad(f"{label}不能为负数：{_show(raw)}")
     return n
@@ -117,7 +164,12 @@ def _text(raw) -> str:
 
 
 def _out(d: Decimal | None) -> float | None:
-    return None if d is None else float(d)
+    if d is None:
+        return None
+    f = float(d)
+    if not math.isfinite(f):  # e.g. a budget of 1e-308
+        raise _Bad("结果超出可计算范围，请检查参数")
+    return f
 
 
 # ---- the functions -----------------------------------------------------------------------
@@ -126,7 +178,7 @@ def _out(d: Decimal | None) -> float | None:
 def _execrate(budget, actual):
     b = _amount(budget, "预算数")
     a = _amount(actual, "执行数")
-    if b == 0:
+    if b == 0:  # the rate's denominator must be > 0 (negatives are refused by _amount)
         raise _Bad("预算数为 0，无法计算执行率")
     return _out(scoring.execution_rate(b, a))
 
@@ -160,16 +212,34 @@ def PE_EXECSCORE(budget, actual, points=10):
 def _indicator(target, actual, points, budget, spent):
     if _blank(target):
         raise _Bad("年度指标值为空")
+    _refuse_date(target, "年度指标值")
     tg = scoring.parse_target(_text(target))
     if tg.kind is scoring.ScoreKind.NA:
         return "不适用，不计分"
     if tg.kind is scoring.ScoreKind.QUALITATIVE:
         return "定性指标，需人工评分"
+    if tg.number is not None:
+        _valid(tg.number, target, "年度指标值")
     w = _points(points)
     if _blank(actual):
         raise _Bad("实际完成值为空")
+    _refuse_date(actual, "实际完成值")
+    if isinstance(actual, (int, float, Decimal)) and not isinstance(actual, bool):
+        _valid(Decimal(str(actual)), actual, "实际完成值")  # NaN / inf / 1e308 typed as numbers
+    elif isinstance(actual, str):
+        from . import values
+
+        typed = values.parse_amount(actual)  # "1e308" typed as text
+        if typed.kind is Kind.NUMBER:
+            _valid(typed.number, actual, "实际完成值")
     b = _amount(budget, "预算数", required=False)
     s = _amount(spent, "执行数", required=False)
+    a = scoring.parse_actual(_text(actual), tg)
+    if a is not None:
+        _valid(a, actual, "实际完成值")
+    if tg.comparator is scoring.Comparator.NOT_OVER and b is None and (a is not None or s is not None):
+        # a number to compare and nothing to compare it with: the missing budget is the problem
+        raise _Bad("“不超支”需要给出预算数（第 4 个参数）")
     res = scoring.indicator_score(_text(target), _text(actual), w, budget=b, spent=s)
     if res.score is None:
         return res.explanation
@@ -224,9 +294,7 @@ def PE_VARIANCE_PCT(actual, budget):
 
 
 def _grade(total):
-    t = _amount(total, "总分")
-    if t < 0:
-        raise _Bad(f"总分不能为负数：{_show(total)}")
+    t = _amount(total, "总分", what="分数")  # negatives refused there: "总分不能为负数：-5"
     return scoring.grade(t)
 
 
@@ -309,8 +377,8 @@ def check_range(rng, report=None) -> str:
         if report.error:
             return f"无法校验：{report.error}"
         return check_messages(findings_in_range(report, sheet, rng.address))
-    except Exception as e:  # a UDF must never show a traceback in a cell
-        return f"无法校验：{e}"
+    except Exception as e:  # a UDF must never show a traceback (or Python's class names) in a cell
+        return f"无法校验：{_reason(e, '读取工作簿时出错，请确认参数是本工作簿中的单元格区域')}"
 
 
 @xw.func

@@ -6,6 +6,7 @@ values Excel would pass (numbers as floats, blanks as None, typed text as str, r
 from __future__ import annotations
 
 import copy
+import datetime
 import os
 
 import pytest
@@ -107,6 +108,84 @@ def test_text_and_errors_give_a_readable_message():
     assert PE_EXECSCORE(100, 90, -5) == "分值不能为负数：-5"
     assert PE_GRADE("优秀") == "总分不是数字：优秀"
     assert "无法复算" in PE_INDICATOR_SCORE("≥90%", "基本完成", 10)
+
+
+# ---- QA round 2: percentages, NaN/inf, negatives, dates, 不超支 without a budget -------------
+
+@pytest.mark.parametrize("pct, shown", [("９０％", "90%"), ("　100%", "100%"), ("90 %", "90%")])
+def test_a_percentage_given_as_an_amount_says_it_is_a_percentage(pct, shown):
+    assert PE_EXECRATE(3676.31, pct) == f"执行数应为金额，不是百分比：{shown}"
+    assert PE_EXECSCORE(pct, 3527.66) == f"预算数应为金额，不是百分比：{shown}"
+    assert PE_GRADE(pct) == f"总分应为分数，不是百分比：{shown}"
+    assert PE_EXECSCORE(3676.31, 3527.66, pct) == f"分值应为分数，不是百分比：{shown}"
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_nan_and_infinity_give_a_chinese_reason(bad):
+    assert PE_EXECRATE(3676.31, bad) == "执行数不是有效数字"
+    assert PE_EXECRATE(bad, 3527.66) == "预算数不是有效数字"
+    assert PE_EXECSCORE(3676.31, 3527.66, bad) == "分值不是有效数字"
+    assert PE_VARIANCE(bad, 20) == "实际数不是有效数字"
+    assert PE_VARIANCE_PCT(4.87, bad) == "预算数不是有效数字"
+    assert PE_GRADE(bad) == "总分不是有效数字"
+    assert PE_INDICATOR_SCORE("≥90%", bad, 10) == "实际完成值不是有效数字"
+    assert PE_INDICATOR_SCORE("不超支", 3527.66, 10, bad) == "预算数不是有效数字"
+
+
+@pytest.mark.parametrize("huge", [1e308, "1e308"])
+def test_absurdly_large_numbers_give_a_chinese_reason(huge):
+    for out in (PE_EXECRATE(3676.31, huge), PE_EXECSCORE(3676.31, huge), PE_EXECSCORE(3676.31, 3527.66, huge),
+                PE_VARIANCE_PCT(huge, 40.97), PE_GRADE(huge), PE_INDICATOR_SCORE("≥90%", huge, 10),
+                PE_INDICATOR_SCORE("不超支", 3527.66, 10, huge)):
+        assert "不是有效数字：数值过大" in out, out
+    assert PE_EXECRATE(1e-308, 3527.66) == "结果超出可计算范围，请检查参数"  # a float overflow, not inf
+
+
+def test_no_python_class_names_ever_reach_a_cell():
+    inputs = [float("nan"), float("inf"), 1e308, -1e308, 1e-308, "1e308", "NaN", "９０％", -5, True, "≥" + "9" * 40]
+    outs = []
+    for x in inputs:
+        outs += [PE_EXECRATE(x, 1), PE_EXECRATE(1, x), PE_EXECSCORE(x, 1), PE_EXECSCORE(1, 1, x), PE_VARIANCE(x, 1),
+                 PE_VARIANCE_PCT(1, x), PE_GRADE(x), PE_INDICATOR_SCORE("≥90%", x, 10), PE_INDICATOR_SCORE(x, 1, 10),
+                 PE_INDICATOR_SCORE("不超支", 1, x, x), PE_INDICATOR_SCORE("≤5", x, 10)]
+    for out in outs:
+        if isinstance(out, str):
+            assert "class" not in out and "Invalid" not in out and "Error" not in out, out
+    assert PE_CHECK(object()) == "无法校验：读取工作簿时出错，请确认参数是本工作簿中的单元格区域"
+
+
+def test_negative_amounts_are_refused_like_a_negative_total():
+    assert PE_EXECRATE(-5, 3527.66) == "预算数不能为负数：-5"
+    assert PE_EXECSCORE(-5, -5) == "预算数不能为负数：-5"
+    assert PE_EXECSCORE(3676.31, -5) == "执行数不能为负数：-5"
+    assert PE_EXECRATE(3676.31, "-3,527.66") == "执行数不能为负数：-3,527.66"
+    assert PE_VARIANCE(4.87, -20) == "预算数不能为负数：-20"
+    assert PE_VARIANCE_PCT(-4.87, 40.97) == "实际数不能为负数：-4.87"
+    assert PE_INDICATOR_SCORE("不超支", 3527.66, 10, -5) == "预算数不能为负数：-5"
+    assert PE_GRADE(-5) == "总分不能为负数：-5"
+    # the rate's denominator must be > 0; 0 as a budget still reads as a budget for 增减%
+    assert PE_EXECSCORE(0, 3527.66) == "预算数为 0，无法计算执行率得分"
+    assert PE_VARIANCE_PCT(1, 0) == "—"
+    assert PE_EXECRATE(3676.31, 0) == 0.0
+
+
+def test_a_date_is_not_a_number():
+    day = datetime.datetime(2024, 5, 1)
+    assert PE_INDICATOR_SCORE("≥90%", day, 10) == "实际完成值是日期，不是数字：2024-05-01"
+    assert PE_INDICATOR_SCORE("≥90%", datetime.date(2024, 12, 31), 10) == "实际完成值是日期，不是数字：2024-12-31"
+    assert PE_INDICATOR_SCORE(day, "99.06%", 10) == "年度指标值是日期，不是数字：2024-05-01"
+    assert PE_INDICATOR_SCORE("≥90%", "99.06%", day) == "分值是日期，不是数字：2024-05-01"
+    assert PE_EXECRATE(day, 3527.66) == "预算数是日期，不是数字：2024-05-01"
+    assert PE_GRADE(datetime.datetime(2024, 5, 1, 9, 30)) == "总分是日期，不是数字：2024-05-01 09:30"
+    assert PE_EXECSCORE(3676.31, datetime.time(9, 30)) == "执行数是时间，不是数字：09:30"
+
+
+def test_not_over_budget_without_a_budget_asks_for_the_budget():
+    assert PE_INDICATOR_SCORE("不超支", 3527.66, 10) == "“不超支”需要给出预算数（第 4 个参数）"
+    assert PE_INDICATOR_SCORE("不超支", "3,527.66万元", 10) == "“不超支”需要给出预算数（第 4 个参数）"
+    assert PE_INDICATOR_SCORE("不超支", "未超支", 10) == pytest.approx(10)  # words need no budget
+    assert PE_INDICATOR_SCORE("不超支", "已超支", 10) == pytest.approx(0)
+    assert PE_INDICATOR_SCORE("不超支", 3527.66, 10, 3676.31) == pytest.approx(10)
 
 
 # ---- whole columns ------------------------------------------------------------------------
