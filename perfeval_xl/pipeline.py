@@ -21,11 +21,13 @@ class CheckOptions:
 def check_form(form, options: CheckOptions | None = None, path: str | None = None) -> Report:
     """Rules over an already-read Form (the xlwings front end reads its own)."""
     from .rules import run_rules
-    from .settings import load_settings
+    from .settings import check_codes, load_settings
 
     options = options or CheckOptions()
     path = path or form.source
     try:
+        check_codes(options.select, "--select")
+        check_codes(options.ignore, "--ignore")
         settings = load_settings(path, options.config, form.settings_overrides)
     except ConfigError as e:
         return Report(path=path, error=f"设置有误：{e}")

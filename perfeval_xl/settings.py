@@ -1,13 +1,17 @@
 """Every threshold a rule uses, with defaults, and where overrides come from.
 
-Order (later wins): defaults <- perfeval.toml or [tool.perfeval] in pyproject.toml beside the
-workbook (or an explicit --config file) <- the workbook's 设置 sheet (Form.settings_overrides).
+Order: defaults <- the workbook's 设置 sheet (Form.settings_overrides) <- the bureau's file: perfeval.toml or
+[tool.perfeval] in pyproject.toml beside the workbook, or an explicit --config file. A submission never lowers
+the bureau's checks: a key the bureau file sets is not taken from the sheet, and the sheet can never select or
+ignore rules or change their severity (SHEET_FORBIDDEN). What the sheet changed, and what it tried and was not
+applied, is kept in Settings.sheet_notes (reported as PE417).
 Keys may be the English field names below or their Chinese labels (SETTING_LABELS).
 """
 from __future__ import annotations
 
 import copy
 import dataclasses
+import difflib
 import os
 import re
 import stat
@@ -36,7 +40,8 @@ DEFAULT_PHONE_PATTERNS = (
 @dataclass
 class Settings:
     # arithmetic
-    tolerance: Decimal = D("0.01")  # per term of a sum: n terms -> n × tolerance
+    tolerance: Decimal = D("0.01")  # per term of a sum: n terms -> n × tolerance ...
+    tolerance_max: Decimal = D("0.10")  # ... but never more than this (a 2000-row list must not allow 20 万元)
     # scoring
     reverse_formula: str = "linear"  # "linear" | "ratio" (domain.md §2)
     over_achievement: Decimal = D("0.30")  # 偏离度 at which 偏差原因 must explain
@@ -68,6 +73,13 @@ class Settings:
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     severity: dict[str, str] = field(default_factory=dict)  # code -> error|warning|info
+    # what the workbook's 设置 sheet did: (key as written, value as written, None if applied else why not)
+    sheet_notes: tuple[tuple[str, str, str | None], ...] = ()
+    bureau_keys: frozenset[str] = frozenset()  # the fields the bureau's settings file set
+
+    def sum_tolerance(self, n: int) -> Decimal:
+        """Allowed difference of a sum of n terms: tolerance per term, capped at tolerance_max."""
+        return max(self.tolerance, min(self.tolerance * n, self.tolerance_max))
 
     def today_date(self) -> date:
         return self.today or date.today()
@@ -83,6 +95,7 @@ class Settings:
 SETTING_LABELS: dict[str, str] = {
     "容差": "tolerance",
     "每项容差": "tolerance",
+    "容差上限": "tolerance_max",
     "反向指标公式": "reverse_formula",
     "超额完成阈值": "over_achievement",
     "偏离度阈值": "over_achievement",
@@ -171,6 +184,9 @@ def _words(key, value) -> tuple[str, ...]:
     raise _bad(key, value, "应为用逗号分隔的词语列表")
 
 
+_GRADE_RANK = {"优": 0, "良": 1, "中": 2, "差": 3}
+
+
 def _bands(key, value) -> tuple[tuple[str, Decimal], ...]:
     if isinstance(value, dict):
         pairs = list(value.items())
@@ -185,9 +201,20 @@ def _bands(key, value) -> tuple[tuple[str, Decimal], ...]:
             pairs.append((m.group(1), m.group(2)))
     else:
         raise _bad(key, value, "应写作 优=90,良=80,中=60")
-    bands = sorted(((str(k), _decimal(key, v)) for k, v in pairs), key=lambda p: -p[1])
+    bands = [(str(k).strip(), _decimal(key, v)) for k, v in pairs]
     if not bands:
         raise _bad(key, value, "至少需要一个等级")
+    labels = [k for k, _ in bands]
+    if len(set(labels)) != len(labels):
+        raise _bad(key, value, "等级名称重复")
+    if all(k in _GRADE_RANK for k in labels):  # 优 > 良 > 中 > 差 whatever order they were written in
+        bands.sort(key=lambda p: _GRADE_RANK[p[0]])
+    for k, v in bands:
+        if not 0 <= v <= 100:
+            raise _bad(key, value, f"“{k}”的分数线 {v} 应在 0 至 100 之间")
+    for (hi, a), (lo, b) in zip(bands, bands[1:]):
+        if not a > b:
+            raise _bad(key, value, f"分数线应从高到低：“{hi}”({a}) 应高于“{lo}”({b})")
     if bands[-1][1] > 0:
         bands.append(("差", Decimal(0)))
     return tuple(bands)
@@ -206,11 +233,32 @@ def _severity(key, value) -> dict[str, str]:
     zh = {"错误": "error", "警告": "warning", "提示": "info"}
     out = {}
     for code, sev in value.items():
+        shown = f"{str(code).strip()} = {str(sev).strip()}"
         sev = zh.get(str(sev).strip(), str(sev).strip().lower())
         if sev not in ("error", "warning", "info"):
-            raise _bad(key, value, f"规则 {code} 的级别应为 error/warning/info（错误/警告/提示）")
+            raise ConfigError(f"设置项 {_label(key)} 的值 {shown} 无效：级别应为 错误/警告/提示（error/warning/info）")
         out[str(code).strip().upper()] = sev
+    check_codes(out, _label(key), prefixes=False)
     return out
+
+
+def check_codes(codes, where: str, prefixes: bool = True) -> None:
+    """Every rule code (or, with prefixes, code prefix such as "PE3") must name a catalog entry:
+    a typo ("PE3O8") would otherwise select or silence nothing. Raises ConfigError naming it."""
+    codes = [str(c).strip().upper() for c in codes if str(c).strip()]
+    if not codes:
+        return
+    from .catalog import CATALOG
+    from . import rules  # noqa: F401  (registers the workbook rules)
+
+    def known(c: str) -> bool:
+        return c in CATALOG or (prefixes and any(k.startswith(c) for k in CATALOG))
+
+    if not all(known(c) for c in codes) and any(c.startswith("PR") for c in codes):
+        from . import report  # noqa: F401  (registers the report rules PR6xx)
+    bad = [c for c in codes if not known(c)]
+    if bad:
+        raise ConfigError(f"{where}：没有规则 {'、'.join(bad)}（`perfeval rules` 列出全部规则）")
 
 
 def _date(key, value) -> date | None:
@@ -248,6 +296,7 @@ def _coerce(key: str, value):
                     raise _bad(key, p, f"不是有效的正则表达式（{e}）") from None
         if key in ("select", "ignore"):
             words = tuple(w.upper() for w in words)
+            check_codes(words, _label(key))
         return words
     if key == "severity":
         return _severity(key, value)
@@ -259,18 +308,60 @@ def _coerce(key: str, value):
     return n
 
 
-def _apply(s: Settings, pairs: dict, source: str) -> None:
+# Keys a submitted workbook may not set: which rules run and how severe they are belong to the bureau.
+SHEET_FORBIDDEN = frozenset({"select", "ignore", "severity"})
+_INTERNAL = frozenset({"sheet_notes", "bureau_keys"})  # not settings anyone writes
+
+
+def _unknown_key(k: str, source: str) -> ConfigError:
+    names = [n for n in _FIELDS if n not in _INTERNAL]
+    close = difflib.get_close_matches(k, list(SETTING_LABELS) + names, n=1, cutoff=0.5)
+    hint = f"是否是“{close[0]}”？" if close else f"可用：{'、'.join(sorted(names))}"
+    return ConfigError(f"{source}：未知的设置项“{k}”（{hint}）")
+
+
+def _apply(s: Settings, pairs: dict, source: str) -> set[str]:
+    """Apply key/value pairs; the set of field names set."""
+    done = set()
     for raw_key, value in pairs.items():
         k = str(raw_key).strip()
         if not k or value is None or (isinstance(value, str) and not value.strip()):
             continue  # an empty row of the 设置 sheet
         key = SETTING_LABELS.get(k, k)
-        if key not in _FIELDS:
-            raise ConfigError(f"{source}：未知的设置项 {k!r}（可用：{'、'.join(sorted(_FIELDS))}）")
+        if key not in _FIELDS or key in _INTERNAL:
+            raise _unknown_key(k, source)
         try:
             setattr(s, key, _coerce(key, value))
         except ConfigError as e:
             raise ConfigError(f"{source}：{e}") from None
+        done.add(key)
+    return done
+
+
+def _apply_sheet(s: Settings, pairs: dict, bureau: frozenset[str], source: str) -> None:
+    """The 设置 sheet's pairs, below the bureau's file: keys the file set and SHEET_FORBIDDEN keys are not
+    applied (but still validated). Every pair is noted in s.sheet_notes for PE417."""
+    notes = []
+    for raw_key, value in pairs.items():
+        k = str(raw_key).strip()
+        if not k or value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        key = SETTING_LABELS.get(k, k)
+        if key not in _FIELDS or key in _INTERNAL:
+            raise _unknown_key(k, source)
+        try:
+            coerced = _coerce(key, value)
+        except ConfigError as e:
+            raise ConfigError(f"{source}：{e}") from None
+        shown = str(value).strip()
+        if key in SHEET_FORBIDDEN:
+            notes.append((k, shown, "选用、忽略规则和规则级别只能由财政局的设置文件规定，工作簿中的设置未采用"))
+        elif key in bureau:
+            notes.append((k, shown, "财政局的设置文件已规定此项，工作簿中的设置未采用"))
+        else:
+            setattr(s, key, coerced)
+            notes.append((k, shown, None))
+    s.sheet_notes = tuple(notes)
 
 
 def _read_toml(path: str) -> dict:
@@ -351,7 +442,8 @@ def _file_settings(path: str) -> Settings:
     if stamp is not None and hit is not None and hit[0] == stamp:
         return _copy(hit[1])
     s = Settings()
-    _apply(s, _read_toml(path), f"设置文件 {path}")
+    keys = _apply(s, _read_toml(path), f"设置文件 {path}")
+    s.bureau_keys = frozenset(keys)  # what the bureau set: the 设置 sheet may not change it
     if stamp is not None and _settled(stamp):
         _FILE_SETTINGS[path] = (stamp, _copy(s))
     return s
@@ -359,9 +451,12 @@ def _file_settings(path: str) -> Settings:
 
 def load_settings(workbook_path: str | None = None, config: str | None = None,
                   overrides: dict | None = None) -> Settings:
-    """defaults <- config file (explicit, or found beside the workbook) <- 设置 sheet pairs."""
+    """defaults <- 设置 sheet pairs <- config file (explicit, or found beside the workbook).
+
+    The sheet changes only what the bureau's file leaves open, and never select/ignore/severity; what it did
+    is in s.sheet_notes."""
     path = config or find_config(workbook_path)
     s = _file_settings(path) if path else Settings()
     if overrides:
-        _apply(s, overrides, "设置表")
+        _apply_sheet(s, overrides, s.bureau_keys, "“设置”工作表")
     return s

@@ -22,7 +22,7 @@ SEED_FACTS = [
     ("PE308", "sg", "G4", "G3"),  # 增减% beyond ±30%: -88.11%
     ("PE308", "sg", "G5", "G4"),  # 133.82%
     ("PE308", "sg", "G6", "G5"),  # -61.41%
-    ("PE308", "sg", "G7", "G6"),  # 37.5%
+    # 合计 +37.5%: one increase, one finding — PE309 (naming the ±30% line), no longer also PE308 at G7 (QA round 2)
     ("PE309", "sg", "B7", "B6"),  # 三公 143.61 up from 104.44
     ("PE410", "bd", "A28", "A27"),  # 15、金融支出 and 16、金融支出
     ("PE413", "bd", "B33", "B31"),  # 公用经费 total blank, items filled
@@ -97,7 +97,9 @@ def test_seed_messages_state_the_figures(seed_report):
     assert sorted(f.actual for f in by["PE303"]) == ["120.82", "13.64", "38.59"]
     (f307,) = by["PE307"]
     assert f307.actual == "57.67%" and f307.severity is Severity.WARNING
-    assert sorted(f.actual for f in by["PE308"]) == ["-61.41%", "-88.11%", "133.82%", "37.50%"]
+    assert sorted(f.actual for f in by["PE308"]) == ["-61.41%", "-88.11%", "133.82%"]  # 合计 +37.50% is PE309
+    (f309,) = by["PE309"]
+    assert "增加 37.50%，超出同比增减提示线 ±30.00%" in f309.message
     assert all(f.severity is Severity.INFO for f in by["PE308"] + by["PE405"])
     (f413,) = by["PE413"]
     assert "本年预算数（其中各项合计 104.00）" in f413.message  # not "104" beside "125.48"

@@ -39,13 +39,18 @@ def test_pyproject_tool_section_and_explicit_config(tmp_path):
     assert load_settings(str(tmp_path / "x.xlsx"), config=str(cfg)).yoy_change == D("0.4")
 
 
-def test_sheet_overrides_win_and_take_chinese_labels(tmp_path):
+def test_sheet_overrides_take_chinese_labels_but_the_bureau_file_wins(tmp_path):
+    # Before QA round 2 the sheet won over the bureau's file for the same key (the defect): now the file wins
+    # and the sheet's attempt is noted (PE417); keys the file leaves open are still taken from the sheet.
     (tmp_path / "perfeval.toml").write_text("low_execution = 0.8\n", encoding="utf-8")
     s = load_settings(str(tmp_path / "x.xlsx"), overrides={"执行率下限": "95%", "反向指标公式": "比例",
                                                               "执行率偏低须说明原因": "否", "今天": "2025-05-01",
                                                               "": ""})
-    assert s.low_execution == D("0.95") and s.reverse_formula == "ratio"
+    assert s.low_execution == D("0.8") and s.reverse_formula == "ratio"
     assert s.reason_required_low_execution is False and s.today == date(2025, 5, 1)
+    notes = {k: why for k, _, why in s.sheet_notes}
+    assert "财政局" in notes["执行率下限"] and notes["反向指标公式"] is None and notes["今天"] is None
+    assert load_settings(overrides={"执行率下限": "95%"}).low_execution == D("0.95")  # no bureau file
 
 
 @pytest.mark.parametrize("pairs,needle", [
@@ -94,10 +99,15 @@ def _with_settings_sheet(src, dest, pairs):
 def test_the_settings_sheet_of_a_workbook_applies(tmp_path, seed_original):
     from perfeval_xl.pipeline import CheckOptions, check_file
 
+    # the sheet's 忽略规则 used to silence PE308 (the defect): a submission may not select or ignore rules
     path = _with_settings_sheet(seed_original, tmp_path / "a.xlsx", [("执行率下限", "99%"), ("忽略规则", "PE308")])
     report = check_file(path, CheckOptions())
     codes = {f.code for f in report.findings}
-    assert report.error is None and "PE305" in codes and "PE308" not in codes
+    assert report.error is None and "PE305" in codes and "PE308" in codes
+    notes = [f for f in report.findings if f.code == "PE417"]
+    assert [(f.sheet, f.cell) for f in notes] == [("设置", "A1")] * 2
+    assert any("执行率下限: 99%（已采用）" in f.message for f in notes)
+    assert any("忽略规则: PE308（未采用" in f.message for f in notes)
 
 
 def test_a_bad_settings_sheet_makes_the_file_fail_with_the_key_named(tmp_path, seed_original):
@@ -115,3 +125,103 @@ def test_where_a_low_execution_reason_may_stand_is_a_setting(tmp_path):
     assert s.execution_reason_level2 == ("数量", "成本") and s.execution_reason_keywords == ("经费",)
     (tmp_path / "perfeval.toml").write_text('execution_reason_keywords = ["预算"]\n', encoding="utf-8")
     assert load_settings(str(tmp_path / "a.xlsx")).execution_reason_keywords == ("预算",)
+
+
+# ---- QA round 2: a submission must never lower the bureau's checks silently ----
+
+def test_a_settings_sheet_cannot_silence_the_rules_under_a_bureau_config(tmp_path, seed_original):
+    from perfeval_xl.pipeline import CheckOptions, check_file
+
+    bureau = tmp_path / "bureau.toml"
+    bureau.write_text('low_execution = "99%"\n', encoding="utf-8")
+    plain = check_file(seed_original, CheckOptions(config=str(bureau)))
+    path = _with_settings_sheet(seed_original, tmp_path / "evil.xlsx",
+                                [("执行率下限", "50%"), ("忽略规则", "PE1,PE2,PE3,PE4,PE5"), ("规则级别", "PE205=提示"),
+                                 ("启用规则", "PE405")])
+    report = check_file(path, CheckOptions(config=str(bureau)))
+    assert report.error is None
+    rest = [(f.code, f.severity, f.cell) for f in report.findings if f.code != "PE417"]
+    assert rest == [(f.code, f.severity, f.cell) for f in plain.findings]  # nothing silenced, nothing demoted
+    assert any(f.code == "PE305" for f in report.findings)  # the bureau's 99%, not the sheet's 50%
+    notes = [f.message for f in report.findings if f.code == "PE417"]
+    assert len(notes) == 4 and all("未采用" in m for m in notes)
+    assert any("忽略规则: PE1,PE2,PE3,PE4,PE5" in m for m in notes) and any("执行率下限: 50%" in m for m in notes)
+
+
+def test_a_settings_sheet_does_not_replace_the_ignore_list_beside_the_files(tmp_path, seed_original):
+    from perfeval_xl.pipeline import CheckOptions, check_file
+
+    (tmp_path / "perfeval.toml").write_text('ignore = ["PE405"]\n', encoding="utf-8")
+    path = _with_settings_sheet(seed_original, tmp_path / "a.xlsx", [("忽略规则", "PE3")])
+    codes = {f.code for f in check_file(path, CheckOptions()).findings}
+    assert "PE405" not in codes and "PE301" in codes and "PE417" in codes
+
+
+@pytest.mark.parametrize("where,codes", [("select", "PE9O"), ("select", "PE-205"), ("ignore", "PE3O8")])
+def test_unknown_rule_codes_in_a_settings_file_are_config_errors(tmp_path, where, codes):
+    (tmp_path / "perfeval.toml").write_text(f'{where} = ["PE1", "{codes}"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"没有规则 {codes}"):
+        load_settings(str(tmp_path / "a.xlsx"))
+
+
+def test_unknown_rule_codes_elsewhere_are_config_errors(tmp_path, seed_original):
+    from perfeval_xl.pipeline import CheckOptions, check_file
+
+    with pytest.raises(ConfigError, match="没有规则 PE999"):
+        load_settings(overrides={"忽略规则": "PE999"})
+    with pytest.raises(ConfigError, match="没有规则 PE399"):
+        load_settings(overrides={"severity": {"PE399": "error"}})
+    for opts, bad in ((CheckOptions(select=("PE-205",)), "--select：没有规则 PE-205"),
+                      (CheckOptions(ignore=("PE2", "PE3O8")), "--ignore：没有规则 PE3O8")):
+        report = check_file(seed_original, opts)
+        assert report.error and bad in report.error and not report.findings
+    # prefixes and report codes are real
+    assert check_file(seed_original, CheckOptions(select=("PE3",), ignore=("PR601",))).error is None
+
+
+@pytest.mark.parametrize("bands,why", [
+    ({"优": 60, "良": 80, "中": 90}, "应高于"),
+    ("优=90,良=90,中=60", "应高于"),
+    ("中=60,良=80,优=50", "应高于"),
+    ({"优": 190, "良": 80, "中": 60}, "0 至 100"),
+    ({"优": 90, "良": 80, "中": -5}, "0 至 100"),
+])
+def test_nonsense_grade_bands_are_config_errors(bands, why):
+    with pytest.raises(ConfigError) as e:
+        load_settings(overrides={"grade_bands": bands})
+    assert "grade_bands" in str(e.value) and why in str(e.value)
+
+
+def test_grade_bands_in_any_order_mean_the_same(tmp_path):
+    s = load_settings(overrides={"等级划分": "中=60,优=95,良=85"})
+    assert [k for k, _ in s.grade_bands] == ["优", "良", "中", "差"] and s.grade_of(D("99.6")) == "优"
+    assert s.grade_of(D(90)) == "良"
+
+
+def test_the_sum_tolerance_is_capped():
+    s = Settings()
+    assert s.sum_tolerance(1) == D("0.01") and s.sum_tolerance(5) == D("0.05")
+    assert s.sum_tolerance(2000) == D("0.10")  # used to be 20.00
+    assert load_settings(overrides={"容差上限": "0.5"}).sum_tolerance(2000) == D("0.5")
+
+
+def test_an_unknown_sheet_key_suggests_the_closest(tmp_path, seed_original):
+    from perfeval_xl.pipeline import CheckOptions, check_file
+
+    with pytest.raises(ConfigError, match="是否是“执行率下限”？"):
+        load_settings(overrides={"执行率下线": "97%"})
+    path = _with_settings_sheet(seed_original, tmp_path / "b1.xlsx", [("执行率下线", "97%")])
+    report = check_file(path, CheckOptions())
+    assert "“设置”工作表" in report.error and "执行率下线" in report.error and "是否是“执行率下限”？" in report.error
+
+
+def test_severity_levels_in_chinese_and_a_bad_level_shown_plainly(tmp_path):
+    (tmp_path / "perfeval.toml").write_text('[severity]\nPE301 = "错误"\nPE308 = "警告"\nPE405 = "提示"\n',
+                                             encoding="utf-8")
+    s = load_settings(str(tmp_path / "a.xlsx"))
+    assert s.severity == {"PE301": "error", "PE308": "warning", "PE405": "info"}
+    (tmp_path / "perfeval.toml").write_text('severity = "PE301=错误,PE308=警告"\n', encoding="utf-8")
+    assert load_settings(str(tmp_path / "b.xlsx")).severity == {"PE301": "error", "PE308": "warning"}
+    with pytest.raises(ConfigError) as e:
+        load_settings(overrides={"规则级别": "PE301=严重"})
+    assert "PE301 = 严重" in str(e.value) and "{" not in str(e.value)

@@ -364,7 +364,7 @@ def check_sum(ctx: Ctx, code: str, target: Value, terms: Iterable[tuple[Value, i
         got = None
     else:
         got = target.number
-        if abs(got - total) <= ctx.s.tolerance * n + EPS:
+        if abs(got - total) <= ctx.s.sum_tolerance(n) + EPS:
             return
     _report(ctx, code, target, where, what, amt(total), amt(got))
 

@@ -5,6 +5,7 @@ import re
 from decimal import Decimal
 from functools import lru_cache
 
+from .. import layout as L
 from ..layout import TEMPLATE_LAYOUT
 from ..model import Footer, Form, Loc, Value
 from ..scoring import Comparator, ScoreKind, normalize, parse_target
@@ -32,15 +33,17 @@ def _footers(form: Form) -> list[tuple[str, Footer, str]]:
 都必须填写，否则无法复核和归档；手工填写的表中，执行率、得分和总分也不能空着。改正：补填。"""))
 def pe401(ctx: Ctx) -> None:
     form = ctx.form
-    if form.unit_name.kind is EMPTY and form.self_eval.unit_name.kind is EMPTY:
-        ctx.add("PE401", _where(form.unit_name, "unit_name"), "部门（单位）名称未填写", "单位全称", "空")
-    if form.year.kind is EMPTY:
-        ctx.add("PE401", _where(form.year, "year"), "年度未填写", "评价年度，如 2024", "空")
+    u, su = form.unit_name, form.self_eval.unit_name
+    if _missing(u) and _missing(su):
+        v = u if u.kind is UNKNOWN or su.kind is not UNKNOWN else su
+        ctx.add("PE401", _where(v, "unit_name"), f"部门（单位）名称{_why(v)}", "单位全称", _shown(v))
+    if _missing(form.year):
+        ctx.add("PE401", _where(form.year, "year"), f"年度{_why(form.year)}", "评价年度，如 2024", _shown(form.year))
     f = form.self_eval.funds
     for v, key, label in ((f.initial_budget, "funds_initial", "年初预算数"), (f.budget, "funds_budget", "全年预算数"),
                           (f.actual, "funds_actual", "全年执行数"), (f.points, "funds_points", "预算执行率分值")):
-        if v.kind is EMPTY and not v.template_formula:
-            ctx.add("PE401", _where(v, key), f"年度资金总额·{label}未填写", "金额", "空")
+        if _missing(v) and not v.template_formula:
+            ctx.add("PE401", _where(v, key), f"年度资金总额·{label}{_why(v)}", "金额", _shown(v))
     # derived figures typed by hand (the 原表): blank means the form is unfinished; in our template they
     # are formulas, and a blank there is a missing cached value (PE503), not a missing input
     se = form.self_eval
@@ -50,8 +53,21 @@ def pe401(ctx: Ctx) -> None:
     for sheet, ft, p in _footers(form):
         for v, key, label in ((ft.preparer, "preparer", "填表人"), (ft.date, "date", "填报日期"),
                               (ft.phone, "phone", "联系电话")):
-            if v.kind is EMPTY:
-                ctx.add("PE401", _where(v, f"{p}_{key}"), f"{sheet}的{label}未填写", label, "空")
+            if _missing(v):
+                ctx.add("PE401", _where(v, f"{p}_{key}"), f"{sheet}的{label}{_why(v)}", label, _shown(v))
+
+
+def _missing(v: Value) -> bool:
+    """A required field with nothing in it: blank, or a formula with no computed value (UNKNOWN)."""
+    return v.kind is EMPTY or (v.kind is UNKNOWN and not v.template_formula)  # our own formula: PE503
+
+
+def _why(v: Value) -> str:
+    return "是公式，没有计算结果" if v.kind is UNKNOWN else "未填写"
+
+
+def _shown(v: Value) -> str:
+    return "公式无计算结果" if v.kind is UNKNOWN else "空"
 
 
 _KIND_NA, _KIND_QUALITATIVE = ScoreKind.NA, ScoreKind.QUALITATIVE
@@ -345,3 +361,23 @@ def pe415(ctx: Ctx) -> None:
     for note in ctx.form.read_notes:
         ctx.add("PE415", None, f"读取时：{note}", None, None)
 
+
+
+@rule(info("PE417", "工作簿的“设置”表改变了校验设置", I, C, """
+报送的工作簿带有“设置”工作表（A 列设置项、B 列值），改变了本工具的阈值（如执行率下限、等级划分）。为防止报送单位
+降低财政局的校验要求：财政局设置文件（--config，或工作簿旁的 perfeval.toml / pyproject.toml [tool.perfeval]）
+已规定的设置项，以“设置”表为准的写法不采用；启用规则、忽略规则、规则级别只能由财政局规定，“设置”表中的一律不采用。
+“设置”表中的每一项（采用的和未采用的）都在这里列出，复核人据此判断。改正：删除“设置”工作表，或与财政局确认。"""))
+def pe417(ctx: Ctx) -> None:
+    notes = ctx.s.sheet_notes
+    if not notes:
+        return
+    sheet = ctx.form.sheet_names.get(L.SHEET_SETTINGS, L.SHEET_SETTINGS)
+    where = Loc(sheet, "A1")  # the reader keeps the pairs, not their rows
+    for key, value, why in notes:
+        if why is None:
+            ctx.add("PE417", where, f"工作簿的“设置”表改变了校验设置：{key}: {value}（已采用）", "财政局的设置",
+                    f"{key}: {value}")
+        else:
+            ctx.add("PE417", where, f"工作簿的“设置”表试图改变校验设置：{key}: {value}（未采用：{why}）",
+                    "财政局的设置", f"{key}: {value}")

@@ -242,10 +242,10 @@ def pe208(ctx: Ctx) -> None:
         if ex is not None or any(w is not None for w in written):
             arith = (ex or ZERO) + sum((w for w in written if w is not None), ZERO)
             n = 1 + len(written)
-            if abs(arith - ts.number) > ctx.s.tolerance * n + EPS:
+            if abs(arith - ts.number) > ctx.s.sum_tolerance(n) + EPS:
                 _cmp_report(ctx, "PE208", ts, "总分", "执行率得分加各指标自评得分", pts(arith), pts(ts.number))
         rec = total_of(ctx)
-        if rec is not None and abs(rec - ts.number) > ctx.s.tolerance * (1 + len(lines)) + EPS:
+        if rec is not None and abs(rec - ts.number) > ctx.s.sum_tolerance(1 + len(lines)) + EPS:
             e, a = pts(rec), pts(ts.number)
             ctx.add("PE209", ts, f"总分复核应为 {e}（执行率得分与定量指标按规则复算），表中为 {a}", e, a)
     if se.grade.kind is TEXT and se.grade.text and not tainted(ctx, se.grade):

@@ -103,7 +103,8 @@ def pe307(ctx: Ctx) -> None:
 
 
 @rule(info("PE308", "三公经费同比增减幅度较大", I, V, """
-“三公”经费某行增减% 超出 ±30%（可设置），请复核人关注：大幅增加要有依据，大幅减少要核实是否漏记。"""))
+“三公”经费某行增减% 超出 ±30%（可设置），请复核人关注：大幅增加要有依据，大幅减少要核实是否漏记。
+合计比上年增加时由 PE309 报出（并写明超出提示线），本条不再重复。"""))
 def pe308(ctx: Ctx) -> None:
     tp = ctx.form.three_public
     for line in (*tp.lines(), tp.total):
@@ -115,12 +116,15 @@ def pe308(ctx: Ctx) -> None:
         r = (a - p) / p
         if abs(r) > ctx.s.yoy_change + EPS:
             shown_r, limit = pct(r), pct(ctx.s.yoy_change)
+            if line is tp.total and r > 0:
+                continue  # an increase of the 合计 is PE309, which names the ±limit too (one fact, one finding)
             ctx.add("PE308", line.pct if line.pct.loc else line.actual,
                     f"三公经费“{line.label}”比上年增减 {shown_r}，超出 ±{limit}", f"±{limit} 以内", shown_r)
 
 
 @rule(info("PE309", "三公经费比上年增加", I, V, """
-“三公”经费变动率 = (本年决算 − 上年决算) ÷ 上年决算，按控制要求应不大于 0。增加时请在报告中说明原因。"""))
+“三公”经费变动率 = (本年决算 − 上年决算) ÷ 上年决算，按控制要求应不大于 0。增加时请在报告中说明原因。
+合计增幅超出同比增减提示线（PE308）时只报本条并写明超出，不再另报 PE308（同一增加只报一次）。"""))
 def pe309(ctx: Ctx) -> None:
     t = ctx.form.three_public.total
     if tainted(ctx, t.actual, t.prev):
@@ -129,7 +133,9 @@ def pe309(ctx: Ctx) -> None:
     if a is None or p is None or p == 0:
         return
     if a > p + EPS:
-        ctx.add("PE309", t.actual, f"三公经费合计本年决算数 {amt(a)} 比上年 {amt(p)} 增加 {pct((a - p) / p)}",
+        r = (a - p) / p
+        beyond = f"，超出同比增减提示线 ±{pct(ctx.s.yoy_change)}" if r > ctx.s.yoy_change + EPS else ""  # not PE308
+        ctx.add("PE309", t.actual, f"三公经费合计本年决算数 {amt(a)} 比上年 {amt(p)} 增加 {pct(r)}{beyond}",
                 f"≤ {amt(p)}", amt(a))
 
 
