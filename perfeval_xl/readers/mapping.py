@@ -62,8 +62,12 @@ TARGETS = _target_map()
 def assign(form: Form, key: str, value: Value) -> None:
     """Put a parsed value where the model keeps field `key`; AmountRow.row follows the value's cell."""
     path = TARGETS.get(key)
-    if path is None:
-        return
+    if path is not None:
+        put(form, path, value)
+
+
+def put(form: Form, path: tuple[str, ...], value: Value) -> None:
+    """assign with the target path already looked up (the names reader resolves paths once per plan)."""
     obj = form
     for part in path[:-1]:
         nxt = getattr(obj, part)

@@ -13,6 +13,7 @@ from ..model import AmountRow, Form, Indicator, Kind, Loc, Narrative, Value
 from ..values import _PLAIN_NUMERIC, parse_cell, parse_text, to_decimal
 from .grid import Grid, SheetGrid, a1, col_index, loc, parse_a1, parse_range
 from .mapping import TARGETS, layout_for
+from .mapping import put as _put
 
 BROKEN_REF = "#REF!"  # the address of a defined name whose cells (or sheet) were deleted
 _LIST_LABELS = {"projects": "项目支出明细区域", "indicators": "绩效指标区域"}
@@ -410,19 +411,6 @@ def _count(entries) -> str:
     lists = [e[3] for e in entries if e[1] in _LIST_LABELS]
     parts = ([f"{n} 个字段"] if n else []) + lists
     return "涉及 " + "及".join(parts)
-
-
-def _put(form: Form, path: tuple[str, ...], value: Value) -> None:
-    """mapping.assign with the target path looked up once per plan."""
-    obj = form
-    for part in path[:-1]:
-        nxt = getattr(obj, part)
-        if nxt is None and part == "narrative":
-            nxt = form.narrative = Narrative()
-        obj = nxt
-    setattr(obj, path[-1], value)
-    if obj.__class__ is AmountRow and obj.row is None and value.loc is not None:
-        obj.row = int(value.loc.cell.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
 
 
 def _names_key(names: dict) -> frozenset:
