@@ -1,39 +1,84 @@
 """The finance bureau's batch review: collect the submitted files, check them over a process pool.
 
-collect(paths, *, exclude=()) -> list[str]
+collect(paths, *, exclude=(), skipped=None, reasons=None) -> list[str]
     Files and folders (recursive) -> the workbooks to check, sorted, deduplicated: .xlsx .xlsm
     .xls .ods. Inside folders it skips Office lock files (~$...) and hidden files silently, and our
-    earlier outputs (annotated copies "*_已校验.*", backups "*_备份_<time>.*", "*.bak.*", summary
-    workbooks by their document title) reporting them: pass a list as `skipped` and it receives
-    their paths, so that a front end can say so. A file named explicitly is always checked,
-    whatever its name. Anything under `exclude` (the summary file and the --annotate folder of
-    this run) is left out silently.
+    earlier outputs, recognised by CONTENT, never by a free-form name: workbooks that carry our marks
+    (a "校验标记" ledger or "校验结果" sheet listed in xl/workbook.xml), summary workbooks (their
+    document title), and backups by the strict name "<name>_备份_YYYYMMDD-HHMMSS". It reports them:
+    pass a list as `skipped` and it receives their paths (and a dict as `reasons`: path -> why), so
+    that a front end can say so. A file named explicitly is always checked, whatever it is.
+    Anything under `exclude` is left out silently.
 run(files, options, jobs=None, progress=None) -> list[Report]   (iter_run: the same, as a generator)
     One Report per file, in input order. An unreadable file is a Report with .error; the batch
     always goes on. Serial for jobs == 1 or few files; otherwise a ProcessPoolExecutor with chunks.
     `progress` is a text stream: a one-line bar when it is a tty, nothing otherwise (or a callable
     progress(done, total) for front ends).
+iter_annotate(tasks, jobs=None, progress=None)
+    Writes the marked workbooks of (src, report, dest, in_place) tasks over the same kind of process
+    pool (annotation costs ~0.1 s a file, far more than checking), with its own bar "标注 n/N", and
+    yields AnnotateResult(src, written, backups, error) as each file is done. The files written are
+    byte-for-byte what annotate() writes in one process.
 """
 from __future__ import annotations
 
 import os
 import re
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import NamedTuple
 
 from .findings import Report
 
 EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".ods")
 SERIAL_BELOW = 24  # files: below this a pool costs more than it saves (~0.15 s to start workers)
+ANNOTATE_SERIAL_BELOW = 3  # annotation costs ~0.1 s a file: a pool pays off from a few files
 CHUNK_TARGET = 4  # chunks per worker: enough to balance, few enough to keep pickling cheap
 MAX_CHUNK = 64
 
-_OUR_OUTPUT = re.compile(r"(_已校验|_备份_\d{8}-\d{6}(-\d+)?|\.bak)$")
+_BACKUP = re.compile(r"_备份_\d{8}-\d{6}(-\d+)?$")  # annotate.backup_path: <name>_备份_20250423-101500[-2]
+_MARK_SHEET = re.compile(r'<(?:\w+:)?sheet\b[^>]*?\bname=["\'](校验标记|校验结果)["\']')
+MAX_WORKBOOK_XML = 1 << 20  # bytes of xl/workbook.xml read to look for our sheets
+
+REASON_MARKED = "带有校验标记（标注副本或已标注的文件）"
+REASON_BACKUP = "标注前留的备份"
+REASON_SUMMARY = "以前生成的汇总表"
+
+
+def is_backup(path: str) -> bool:
+    """A backup written by annotate(in_place=True): "<name>_备份_YYYYMMDD-HHMMSS[-n].<ext>", nothing looser."""
+    return bool(_BACKUP.search(os.path.splitext(os.path.basename(path))[0]))
+
+
+def carries_marks(path: str) -> bool:
+    """The workbook has our 校验标记 ledger or 校验结果 sheet (read from xl/workbook.xml in the zip; ~0.1 ms)."""
+    if not path.lower().endswith((".xlsx", ".xlsm")):
+        return False
+    try:
+        import zipfile
+
+        with zipfile.ZipFile(path) as z:
+            info = z.getinfo("xl/workbook.xml")
+            if info.file_size > MAX_WORKBOOK_XML:
+                return False
+            return bool(_MARK_SHEET.search(z.read(info).decode("utf-8", "replace")))
+    except Exception:  # not a zip, no workbook.xml, unreadable: not ours; the check will say what it is
+        return False
+
+
+def skip_reason(path: str) -> str | None:
+    """Why a file found in a folder is one of our earlier outputs and not a submission (None: check it)."""
+    if is_backup(path):
+        return REASON_BACKUP
+    if is_our_summary(path):
+        return REASON_SUMMARY
+    if carries_marks(path):
+        return REASON_MARKED
+    return None
 
 
 def is_our_output(path: str) -> bool:
-    stem = os.path.splitext(os.path.basename(path))[0]
-    return bool(_OUR_OUTPUT.search(stem))
+    return skip_reason(path) is not None
 
 
 def _hidden_or_lock(name: str) -> bool:
@@ -58,11 +103,14 @@ def is_our_summary(path: str) -> bool:
         return False
 
 
-def collect(paths, *, exclude=(), skipped: list | None = None) -> list[str]:
+def collect(paths, *, exclude=(), skipped: list | None = None, reasons: dict | None = None,
+            skip_marked: bool = True) -> list[str]:
     """Expand files and folders into the workbooks to check (input order for files, sorted within folders).
 
     `skipped`, when a list, receives the paths of earlier outputs found in the folders and not checked
-    (annotated copies, backups, summary workbooks)."""
+    (marked workbooks, backups, summary workbooks); `reasons`, when a dict, path -> why (Chinese).
+    skip_marked=False keeps marked workbooks (a --in-place run marks the folder's files again: the
+    second run must find the files the first one marked)."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     excluded = [os.path.realpath(p) for p in exclude if p]
@@ -73,7 +121,7 @@ def collect(paths, *, exclude=(), skipped: list | None = None) -> list[str]:
 
     out: list[str] = []
     seen: set[str] = set()
-    seen_skipped: dict[str, str] = {}
+    seen_skipped: dict[str, tuple[str, str]] = {}
 
     def add(p: str) -> None:
         key = os.path.realpath(p)
@@ -93,17 +141,21 @@ def collect(paths, *, exclude=(), skipped: list | None = None) -> list[str]:
             for f in sorted(found, key=lambda f: os.path.relpath(f, p).split(os.sep)):
                 if is_excluded(f):
                     continue
-                if is_our_output(f) or is_our_summary(f):
+                why = skip_reason(f)
+                if why and (skip_marked or why != REASON_MARKED):
                     if os.path.realpath(f) not in seen_skipped:
-                        seen_skipped[os.path.realpath(f)] = f
+                        seen_skipped[os.path.realpath(f)] = (f, why)
                     continue
                 add(f)
         else:
             # named explicitly: kept even if odd (a directory called x.xlsx, a missing file), so that
             # the report says what is wrong with it instead of silently dropping it
             add(p)
+    left = [(f, why) for real, (f, why) in seen_skipped.items() if real not in seen]
     if skipped is not None:  # a file also named explicitly was checked, so it was not skipped
-        skipped.extend(f for real, f in seen_skipped.items() if real not in seen)
+        skipped.extend(f for f, _ in left)
+    if reasons is not None:
+        reasons.update(left)
     return out
 
 
@@ -187,12 +239,68 @@ def iter_run(files, options=None, jobs: int | None = None, progress=None):
     bar.done()
 
 
+class AnnotateResult(NamedTuple):
+    src: str
+    written: str | None  # the path written, None when it failed
+    backups: list  # backups written first (in_place)
+    error: str | None  # why the marks could not be written (Chinese), None when they were
+
+
+def _annotate_one(task) -> AnnotateResult:
+    src, report, dest, in_place = task
+    from .writers.annotate import annotate
+
+    backups: list = []
+    try:
+        written = annotate(src, report, dest, in_place=in_place, backups=backups)
+    except Exception as e:  # one file's marks must not stop the others
+        return AnnotateResult(src, None, backups, str(e) or type(e).__name__)
+    return AnnotateResult(src, written, backups, None)
+
+
+def _warm_annotate() -> None:
+    try:
+        import openpyxl  # noqa: F401
+
+        from .writers import annotate  # noqa: F401
+    except Exception:  # shows up per file, in the results
+        pass
+
+
+def iter_annotate(tasks, jobs: int | None = None, progress=None):
+    """(src, report, dest or None, in_place) tasks -> AnnotateResult as each file is written (completion
+    order over the pool, input order when serial); a progress bar "标注 n/N" on `progress`."""
+    tasks = list(tasks)
+    jobs = default_jobs() if jobs is None else max(1, int(jobs))
+    bar = _Progress(progress, len(tasks), label="标注")
+    done: set[int] = set()
+    if jobs > 1 and len(tasks) >= ANNOTATE_SERIAL_BELOW:
+        _warm_annotate()  # forked workers inherit openpyxl instead of importing it each
+        try:
+            with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
+                futures = {pool.submit(_annotate_one, t): i for i, t in enumerate(tasks)}
+                for fut in as_completed(futures):
+                    res = fut.result()
+                    done.add(futures[fut])
+                    bar.step(1)
+                    yield res
+        except (OSError, RuntimeError) as e:  # no fork/semaphores, or a worker died: the rest one by one
+            bar.note(f"并行标注不可用（{type(e).__name__}），改为逐个标注")
+    for i, t in enumerate(tasks):
+        if i not in done:
+            res = _annotate_one(t)
+            bar.step(1)
+            yield res
+    bar.done()
+
+
 class _Progress:
     """A plain one-line progress bar on a tty; silent on files and pipes."""
 
     WIDTH = 30
 
-    def __init__(self, target, total: int):
+    def __init__(self, target, total: int, label: str = "校验"):
+        self.label = label
         self.total, self.n = total, 0
         self.t0 = time.perf_counter()
         self.callback = target if callable(target) and not hasattr(target, "write") else None
@@ -214,7 +322,7 @@ class _Progress:
         frac = self.n / self.total if self.total else 1.0
         filled = int(frac * self.WIDTH)
         rate = self.n / max(now - self.t0, 1e-9)
-        self.stream.write(f"\r校验 [{'#' * filled}{'.' * (self.WIDTH - filled)}] {self.n}/{self.total}"
+        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (self.WIDTH - filled)}] {self.n}/{self.total}"
                           f"  {rate:.0f} 个/秒")
         self.stream.flush()
 

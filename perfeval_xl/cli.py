@@ -151,35 +151,54 @@ def cmd_check(args) -> int:
         print(f"perfeval：设置文件 {args.config} 不存在", file=sys.stderr)
         return EXIT_FAILED
     skipped: list[str] = []
-    files = batch.collect(args.paths, exclude=tuple(x for x in (args.summary, args.annotate) if x), skipped=skipped)
+    reasons: dict[str, str] = {}
+    # only this run's summary file is left out of the folders; the --annotate folder is not (it may be the
+    # input folder itself): earlier marked copies in it are skipped by content, and those this run is about
+    # to replace are dropped from the "skipped" list below
+    files = batch.collect(args.paths, exclude=tuple(x for x in (args.summary,) if x), skipped=skipped,
+                          reasons=reasons, skip_marked=not args.in_place)
     if not files:
         print("perfeval：没有找到要校验的工作簿（.xlsx .xlsm .xls .ods）", file=sys.stderr)
         if skipped:
-            print(_skipped_message(skipped), file=sys.stderr)
+            print(_skipped_message(skipped, reasons), file=sys.stderr)
         return EXIT_FAILED
     reports = batch.run(files, options, jobs=args.jobs, progress=sys.stderr)
 
+    tasks = []
+    if args.annotate:
+        from .writers.annotate import default_dest
+
+        used = {os.path.realpath(f) for f in files}  # a marked copy never overwrites a file being checked
+        outputs = set()
+        for r in reports:
+            dest = _annotate_dest(r.path, args.paths, args.annotate, default_dest, used)
+            outputs.add(os.path.realpath(dest))
+            if not r.error:
+                tasks.append((r.path, r, dest, False))
+        skipped = [f for f in skipped if os.path.realpath(f) not in outputs]  # replaced by this run
+    elif args.in_place:
+        tasks = [(r.path, r, None, True) for r in reports if not r.error]
+
+    # the results first (as soon as they are known), then the slower writing, with its own progress bar
+    if args.format == "json":
+        sys.stdout.write(render_json(reports, skipped=skipped, reasons=reasons))
+    else:
+        sys.stdout.write(render_text(reports, color=use_color(sys.stdout), quiet=args.quiet))
+    sys.stdout.flush()
+
     failed = False
     done: list[str] = []  # where things went, said after the results
+    if args.format != "json" and skipped:
+        done.append(_skipped_message(skipped, reasons))
     if args.annotate or args.in_place:
-        from .writers.annotate import annotate, default_dest
-
-        used: set[str] = set()
         written, backups = 0, []
-        for r in reports:
-            if r.error:
-                continue
-            try:
-                if args.in_place:
-                    annotate(r.path, r, in_place=True, backups=backups)
-                else:
-                    dest = _annotate_dest(r.path, args.paths, args.annotate, default_dest, used)
-                    os.makedirs(os.path.dirname(dest), exist_ok=True)
-                    annotate(r.path, r, dest)
-                written += 1
-            except Exception as e:  # one file's marks must not stop the others
-                print(f"perfeval：{r.path}：无法写出标注：{e}", file=sys.stderr)
+        for res in batch.iter_annotate(tasks, jobs=args.jobs, progress=sys.stderr):
+            if res.error:  # one file's marks must not stop the others; said as it happens
+                print(f"perfeval：{res.src}：无法写出标注：{res.error}", file=sys.stderr)
                 failed = True
+            else:
+                written += 1
+            backups += res.backups
         if args.in_place:
             line = f"已直接标注 {written} 个文件"
             if backups:
@@ -197,13 +216,6 @@ def cmd_check(args) -> int:
             print(f"perfeval：无法写出汇总表 {args.summary}：{e}", file=sys.stderr)
             failed = True
 
-    if args.format == "json":
-        sys.stdout.write(render_json(reports, skipped=skipped))
-    else:
-        sys.stdout.write(render_text(reports, color=use_color(sys.stdout), quiet=args.quiet))
-        if skipped:
-            done.insert(0, _skipped_message(skipped))
-    sys.stdout.flush()
     for line in done:
         print(line, file=sys.stderr)
     if failed or any(r.error for r in reports):
@@ -211,8 +223,14 @@ def cmd_check(args) -> int:
     return EXIT_FINDINGS if any(r.errors for r in reports) else EXIT_CLEAN
 
 
-def _skipped_message(skipped) -> str:
-    return f"跳过 {len(skipped)} 个文件（以前生成的标注副本、备份或汇总表）：{_some(os.path.basename(f) for f in skipped)}"
+def _skipped_message(skipped, reasons=None) -> str:
+    """"跳过 N 个文件（以前生成的输出，不是报送文件）：带有校验标记（…），2 个：甲.xlsx、乙.xlsx；标注前留的备份，1 个：…"."""
+    reasons = reasons or {}
+    groups: dict[str, list[str]] = {}
+    for f in skipped:
+        groups.setdefault(reasons.get(f, "以前生成的输出"), []).append(os.path.basename(f))
+    parts = [f"{why}，{len(names)} 个：{_some(names)}" for why, names in groups.items()]
+    return f"跳过 {len(skipped)} 个文件（以前生成的输出，不是报送文件）：" + "；".join(parts)
 
 
 def _annotate_dest(path: str, roots, outdir: str, default_dest, used: set[str]) -> str:
@@ -228,9 +246,9 @@ def _annotate_dest(path: str, roots, outdir: str, default_dest, used: set[str]) 
     dest = os.path.join(outdir, os.path.dirname(rel), os.path.basename(default_dest(path)))
     stem, ext = os.path.splitext(dest)
     n = 2
-    while dest in used:
+    while os.path.realpath(dest) in used:  # another unit's copy, or a file of this run's input
         dest, n = f"{stem}_{n}{ext}", n + 1
-    used.add(dest)
+    used.add(os.path.realpath(dest))
     return dest
 
 

@@ -86,13 +86,17 @@ def render_text(reports: Iterable[Report], color: bool = False, quiet: bool = Fa
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-def render_json(reports: Iterable[Report], skipped: Iterable[str] | None = None) -> str:
+def render_json(reports: Iterable[Report], skipped: Iterable[str] | None = None,
+                reasons: dict | None = None) -> str:
     """{"files": [{"path", "metrics": {...}, "findings": [{code, severity, sheet, cell, message, expected, actual}],
     "error"}], "skipped": [...]}; "skipped" (given by `perfeval check`: paths of earlier outputs found in the
-    folders and not checked, [] when none) is left out when None."""
+    folders and not checked, [] when none) is left out when None; with `reasons` (path -> why) each skipped
+    path's reason is given in "skipped_reasons" ({path: reason}, same order)."""
     data = {"files": [r.to_dict() for r in reports]}
     if skipped is not None:
         data["skipped"] = list(skipped)
+        if reasons is not None:
+            data["skipped_reasons"] = {f: reasons.get(f, "以前生成的输出") for f in data["skipped"]}
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 

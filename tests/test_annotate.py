@@ -358,3 +358,39 @@ def test_result_sheet_prints_whole_on_the_first_page(seed_example, tmp_path, sof
     for piece in ("校验结果", "全年预算数（万元）", "执行率得分（复核）", "等级（复核）", "说明", "应为", "实为",
                   "一级指标“产出指标(50分)”标明50.00分"):
         assert piece in flat, piece
+
+
+@pytest.fixture
+def umask_022():
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def mode(path) -> int:
+    return os.stat(path).st_mode & 0o777
+
+
+def test_in_place_keeps_the_files_mode_and_its_backup_too(seed_copy, umask_022):
+    os.chmod(seed_copy, 0o664)  # a group-writable file on a shared folder: it must stay so
+    annotate(seed_copy, seed_report(seed_copy), in_place=True)
+    backups = [os.path.join(os.path.dirname(seed_copy), n) for n in os.listdir(os.path.dirname(seed_copy))
+               if "_备份_" in n]
+    assert mode(seed_copy) == 0o664 and [mode(b) for b in backups] == [0o664]
+    os.chmod(seed_copy, 0o640)
+    annotate(seed_copy, seed_report(seed_copy), in_place=True)
+    assert mode(seed_copy) == 0o640
+
+
+def test_new_files_get_the_umask_mode_not_0600(seed_copy, tmp_path, umask_022):
+    from perfeval_xl.writers.annotate import new_file_mode
+    from perfeval_xl.writers.summary import write_summary
+
+    assert new_file_mode() == 0o644
+    out = annotate(seed_copy, seed_report(seed_copy), str(tmp_path / "out" / "a.xlsx"))
+    assert mode(out) == 0o644  # colleagues can open the copy
+    assert mode(write_summary([seed_report(seed_copy)], str(tmp_path / "汇总.xlsx"))) == 0o644
+    os.umask(0o027)
+    assert new_file_mode() == 0o640
+    assert mode(annotate(seed_copy, seed_report(seed_copy), str(tmp_path / "out" / "b.xlsx"))) == 0o640
+    assert not [n for n in os.listdir(tmp_path / "out") if n.startswith(".perfeval_")]  # no temporary left

@@ -33,7 +33,11 @@ def inbox(tmp_path_factory, seed_example, seed_original):
     (d / "区县" / "其实是CSV.xlsx").write_text("项目,金额\n公务接待费,1.91\n", encoding="utf-8")
     (d / "区县" / "截断.xlsx").write_bytes(open(seed_example, "rb").read()[:3000])
     (d / "区县" / "~$超预算.xlsx").write_bytes(b"\x04user" + b" " * 160)
-    shutil.copyfile(seed_example, d / "区县" / "超预算_已校验.xlsx")  # a previous run's annotated copy
+    from perfeval_xl.pipeline import check_file
+    from perfeval_xl.writers.annotate import annotate
+
+    # a previous run's annotated copy: recognised by its marks, not by its name
+    annotate(seed_example, check_file(seed_example, CheckOptions()), str(d / "区县" / "超预算_已校验.xlsx"))
     shutil.copyfile(seed_example, d / "区县" / "超预算_备份_20250423-101500.xlsx")
     (d / "区县" / "说明.txt").write_text("不是工作簿", encoding="utf-8")
     write_summary([Report("x.xlsx", error="文件已加密")], str(d / "上次的汇总.xlsx"))  # a previous run's summary
@@ -259,3 +263,61 @@ def test_summary_chart_names_every_unit_in_libreoffice(tmp_path, soffice, pdftot
     missing = [f"测试单位{i:02d}号" for i in range(40) if f"测试单位{i:02d}号" not in text]
     assert not missing
     assert "加密的文件" not in text
+
+
+def _normalised(path) -> dict[str, bytes]:
+    """Every zip member, with the times of day that annotate writes (plan timestamp, document dates) blanked."""
+    with zipfile.ZipFile(path) as z:
+        return {n: re.sub(rb"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?Z?", b"T", z.read(n)) for n in z.namelist()}
+
+
+def test_annotation_runs_over_the_pool_with_its_own_bar_and_writes_the_same_files(tmp_path, seed_example,
+                                                                                   seed_original):
+    from perfeval_xl.batch import iter_annotate
+    from perfeval_xl.pipeline import check_file
+    from perfeval_xl.writers.annotate import annotate
+
+    srcs = []
+    for i in range(4):
+        p = tmp_path / "in" / f"单位{i}.xlsx"
+        p.parent.mkdir(exist_ok=True)
+        shutil.copyfile(seed_example if i % 2 else seed_original, p)
+        srcs.append(str(p))
+    srcs.append(str(tmp_path / "in" / "不存在.xlsx"))  # a file that cannot be marked: reported, the rest go on
+    reports = [check_file(s, CheckOptions()) for s in srcs[:4]] + [Report(srcs[4])]
+    tasks = [(s, r, str(tmp_path / "pool" / os.path.basename(s)), False) for s, r in zip(srcs, reports)]
+    tty = _Tty()
+    results = list(iter_annotate(tasks, jobs=2, progress=tty))
+    assert sorted(r.src for r in results) == sorted(srcs)
+    assert "\r标注 [" in tty.getvalue() and "5/5" in tty.getvalue()
+    bad = [r for r in results if r.error]
+    assert [r.src for r in bad] == [srcs[4]] and bad[0].written is None
+    for s, r in zip(srcs[:4], reports[:4]):
+        serial = annotate(s, r, str(tmp_path / "serial" / os.path.basename(s)))
+        assert _normalised(serial) == _normalised(tmp_path / "pool" / os.path.basename(s))  # identical output
+    seen = []
+    list(iter_annotate(tasks[:2], jobs=1, progress=lambda done, total: seen.append((done, total))))
+    assert seen == [(1, 2), (2, 2)]
+
+
+def test_collect_skips_by_content_not_by_name(tmp_path, seed_example):
+    from perfeval_xl.batch import REASON_BACKUP, REASON_MARKED, carries_marks
+    from perfeval_xl.pipeline import check_file
+    from perfeval_xl.writers.annotate import annotate
+
+    d = tmp_path / "收件箱"
+    d.mkdir()
+    shutil.copyfile(seed_example, d / "财政局_已校验.xlsx")  # a real submission with an unlucky name
+    shutil.copyfile(seed_example, d / "报表.bak.xlsx")
+    shutil.copyfile(seed_example, d / "甲_备份_2024年.xlsx")
+    shutil.copyfile(seed_example, d / "甲_备份_20250423-101500.xlsx")
+    annotate(seed_example, check_file(seed_example, CheckOptions()), str(d / "renamed.xlsx"))  # a marked copy
+    assert carries_marks(str(d / "renamed.xlsx")) and not carries_marks(str(d / "财政局_已校验.xlsx"))
+    skipped, reasons = [], {}
+    files = collect([str(d)], skipped=skipped, reasons=reasons)
+    assert sorted(os.path.basename(f) for f in files) == ["报表.bak.xlsx", "甲_备份_2024年.xlsx", "财政局_已校验.xlsx"]
+    assert reasons == {str(d / "renamed.xlsx"): REASON_MARKED, str(d / "甲_备份_20250423-101500.xlsx"): REASON_BACKUP}
+    assert sorted(skipped) == sorted(reasons)
+    # an --in-place run marks the folder's own files again: it keeps marked workbooks, not backups
+    kept = collect([str(d)], skip_marked=False)
+    assert str(d / "renamed.xlsx") in kept and str(d / "甲_备份_20250423-101500.xlsx") not in kept

@@ -34,7 +34,8 @@ def test_check_exits_0_when_only_warnings_remain(capsys, seed_original):
 def test_json_shape(capsys, seed_original, seed_example):
     code, out, _ = run(capsys, "check", "--format", "json", seed_original, seed_example)
     data = json.loads(out)
-    assert list(data) == ["files", "skipped"] and len(data["files"]) == 2 and data["skipped"] == []
+    assert list(data) == ["files", "skipped", "skipped_reasons"] and len(data["files"]) == 2
+    assert data["skipped"] == [] and data["skipped_reasons"] == {}
     for f in data["files"]:
         assert set(f) == {"path", "metrics", "findings", "error"} and f["error"] is None
         assert f["metrics"]["execution_rate"] == pytest.approx(0.9596)
@@ -215,26 +216,76 @@ def test_the_reviewer_is_told_where_the_outputs_went(capsys, tmp_path, seed_orig
     assert json.loads(out)["files"] and "汇总表已写入" in err
 
 
+def _marked_copy(src: str, dest) -> str:
+    from perfeval_xl.pipeline import CheckOptions, check_file
+    from perfeval_xl.writers.annotate import annotate
+
+    return annotate(src, check_file(src, CheckOptions()), str(dest))
+
+
 def test_earlier_outputs_in_a_folder_are_skipped_aloud_and_checked_when_named(capsys, tmp_path, seed_original):
+    # earlier outputs are told by their content (our marks), backups by the strict timestamp name; the old
+    # expectation (any "*_已校验" name skipped, whatever it held) was the defect
     inbox = tmp_path / "收件箱"
     inbox.mkdir()
     shutil.copyfile(seed_original, inbox / "甲.xlsx")
-    for i in range(4):
-        shutil.copyfile(seed_original, inbox / f"乙{i}_已校验.xlsx")
+    for i in range(3):
+        _marked_copy(seed_original, inbox / f"乙{i}_已校验.xlsx")
+    _marked_copy(seed_original, inbox / "renamed.xlsx")  # a marked copy renamed: still ours
     shutil.copyfile(seed_original, inbox / "丙_备份_20250423-101500.xlsx")
+    shutil.copyfile(seed_original, inbox / "财政局_已校验.xlsx")  # a real, unmarked submission: checked
+    shutil.copyfile(seed_original, inbox / "丁_备份_2024.xlsx")  # not our backup pattern: checked
     code, out, err = run(capsys, "check", "-q", str(inbox))
-    assert "跳过 5 个文件（以前生成的标注副本、备份或汇总表）：丙_备份_20250423-101500.xlsx、乙0_已校验.xlsx、" \
-           "乙1_已校验.xlsx等" in err
-    assert len(out.splitlines()) == 1 and "甲.xlsx" in out
+    assert "跳过 5 个文件（以前生成的输出，不是报送文件）：带有校验标记（标注副本或已标注的文件），4 个：" \
+           "renamed.xlsx、乙0_已校验.xlsx、乙1_已校验.xlsx等；标注前留的备份，1 个：丙_备份_20250423-101500.xlsx" in err
+    assert sorted(os.path.basename(line.split()[0]) for line in out.splitlines()[:-1]) == \
+        ["丁_备份_2024.xlsx", "甲.xlsx", "财政局_已校验.xlsx"]
     code, out, err = run(capsys, "check", "--format", "json", str(inbox))
     data = json.loads(out)
-    assert len(data["files"]) == 1 and len(data["skipped"]) == 5 and "跳过" not in err
+    assert len(data["files"]) == 3 and len(data["skipped"]) == 5 and "跳过" not in err
+    assert data["skipped_reasons"][str(inbox / "renamed.xlsx")] == "带有校验标记（标注副本或已标注的文件）"
+    assert data["skipped_reasons"][str(inbox / "丙_备份_20250423-101500.xlsx")] == "标注前留的备份"
     named = str(inbox / "乙0_已校验.xlsx")
     code, out, err = run(capsys, "check", "-q", named)
     assert code == 1 and named in out and "跳过" not in err
     # marking an annotated copy again does not make "_已校验_已校验"
     code, out, err = run(capsys, "check", "-q", named, "--annotate", str(tmp_path / "out"))
     assert os.listdir(tmp_path / "out") == ["乙0_已校验.xlsx"]
+
+
+def test_in_place_runs_again_over_the_files_it_marked(capsys, tmp_path, seed_original):
+    inbox = tmp_path / "收件箱"
+    inbox.mkdir()
+    shutil.copyfile(seed_original, inbox / "甲.xlsx")
+    shutil.copyfile(seed_original, inbox / "乙.xlsx")
+    for _ in range(2):  # the second run finds the files the first one marked, and skips only the backups
+        code, out, err = run(capsys, "check", "-q", str(inbox), "--in-place")
+        assert code == 1 and "已直接标注 2 个文件" in err
+        assert {os.path.basename(line.split()[0]) for line in out.splitlines()[:-1]} == {"甲.xlsx", "乙.xlsx"}
+    assert "标注前留的备份，2 个" in err
+
+
+def test_annotate_into_the_input_folder_checks_the_inputs(capsys, tmp_path, seed_original, seed_example):
+    inbox = tmp_path / "examples"
+    inbox.mkdir()
+    shutil.copyfile(seed_original, inbox / "甲.xlsx")
+    shutil.copyfile(seed_example, inbox / "乙.xlsx")
+    shutil.copyfile(seed_original, inbox / "丙_已校验.xlsx")  # an unmarked submission: never overwritten
+    before = (inbox / "丙_已校验.xlsx").read_bytes()
+    for _ in range(2):  # the second run replaces its own copies silently, and checks the same three files
+        code, out, err = run(capsys, "check", "-q", str(inbox), "--annotate", str(inbox))
+        assert code == 1 and "没有找到" not in err and "跳过" not in err, err
+        assert len(out.splitlines()) == 4 and "标注副本已写入：" in err and "（3 个文件）" in err
+    assert sorted(os.listdir(inbox)) == ["丙_已校验.xlsx", "丙_已校验_2.xlsx", "乙.xlsx", "乙_已校验.xlsx",
+                                         "甲.xlsx", "甲_已校验.xlsx"]
+    assert (inbox / "丙_已校验.xlsx").read_bytes() == before
+    assert "校验结果" in load_workbook_names(inbox / "甲_已校验.xlsx")
+
+
+def load_workbook_names(path) -> list[str]:
+    from openpyxl import load_workbook
+
+    return load_workbook(path, read_only=True).sheetnames
 
 
 def test_help_and_usage_errors_are_in_chinese(capsys):

@@ -58,6 +58,21 @@ def backup_path(src: str) -> str:
     return path
 
 
+def new_file_mode() -> int:
+    """The mode a new file gets from open(): 0666 & ~umask (0644 under the usual umask 022). mkstemp makes
+    0600 files, which colleagues on a shared folder cannot open, so our temporary files are given this."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:  # Linux: read it without changing it
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and restore (the process is single-threaded here)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def _ext_for(fmt: str | None, ext: str) -> str:
     if fmt == "xlsm":
         return ".xlsm"
@@ -107,7 +122,9 @@ def annotate(src: str, report: Report, dest: str | None = None, *, in_place: boo
         # openpyxl writes formulas without their results: put the source's cached values back
         # (marking changes no value, so they stay valid) before the file takes its place
         cached = read_cached_values(load_path)
-        _atomic_save(wb, target, lambda tmp: restore_cached_values(tmp, cached))
+        # in place the file keeps its own mode (the backup too: copy2); a new file gets the umask's
+        mode = os.stat(src).st_mode & 0o7777 if in_place and target == src else new_file_mode()
+        _atomic_save(wb, target, lambda tmp: restore_cached_values(tmp, cached), mode=mode)
         if backups is not None and backup_written:
             backups.append(backup_written)
         return target
@@ -127,14 +144,15 @@ def _load(path: str, fmt: str):
         raise ReadError(path, f"无法用 openpyxl 打开以写入标注（{type(e).__name__}: {e}）") from None
 
 
-def _atomic_save(wb, target: str, finish=None) -> None:
+def _atomic_save(wb, target: str, finish=None, mode: int | None = None) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".perfeval_", suffix=os.path.splitext(target)[1],
                                dir=os.path.dirname(target) or ".")
     os.close(fd)
     try:
         wb.save(tmp)
         if finish is not None:
-            finish(tmp)
+            finish(tmp)  # may replace tmp by a new (0600) file: the mode is set after it
+        os.chmod(tmp, new_file_mode() if mode is None else mode)
         os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):
@@ -303,6 +321,7 @@ def restore_cached_values(path: str, cached: dict[str, dict[str, tuple[str, str]
                     if data is None:
                         data = z.read(info)
                     out.writestr(info, data, compress_type=info.compress_type)
+            os.chmod(tmp, os.stat(path).st_mode & 0o7777)  # the rewritten file keeps the mode it had
         except BaseException:
             os.unlink(tmp)
             raise

@@ -323,6 +323,9 @@ def write_summary(reports, dest: str) -> str:
     os.close(fd)
     try:
         wb.save(tmp)
+        from .annotate import new_file_mode
+
+        os.chmod(tmp, new_file_mode())  # mkstemp makes 0600: colleagues on a shared folder must open it
         os.replace(tmp, dest)
     except BaseException:
         if os.path.exists(tmp):
