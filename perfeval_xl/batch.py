@@ -3,8 +3,9 @@
 collect(paths, *, exclude=(), skipped=None, reasons=None) -> list[str]
     Files and folders (recursive) -> the workbooks to check, sorted, deduplicated: .xlsx .xlsm
     .xls .ods. Inside folders it skips Office lock files (~$...) and hidden files silently, and our
-    earlier outputs, recognised by CONTENT, never by a free-form name: workbooks that carry our marks
-    (a "校验标记" ledger or "校验结果" sheet listed in xl/workbook.xml), summary workbooks (their
+    earlier outputs, recognised by CONTENT, never by a free-form name: marked copies written by
+    --annotate (the defined name perfeval_annotated_copy in xl/workbook.xml; a file marked in place or by the
+    Excel 校验 button has marks but is a submission, and is checked), summary workbooks (their
     document title), and backups by the strict name "<name>_备份_YYYYMMDD-HHMMSS". It reports them:
     pass a list as `skipped` and it receives their paths (and a dict as `reasons`: path -> why), so
     that a front end can say so. A file named explicitly is always checked, whatever it is.
@@ -37,10 +38,10 @@ CHUNK_TARGET = 4  # chunks per worker: enough to balance, few enough to keep pic
 MAX_CHUNK = 64
 
 _BACKUP = re.compile(r"_备份_\d{8}-\d{6}(-\d+)?$")  # annotate.backup_path: <name>_备份_20250423-101500[-2]
-_MARK_SHEET = re.compile(r'<(?:\w+:)?sheet\b[^>]*?\bname=["\'](校验标记|校验结果)["\']')
-MAX_WORKBOOK_XML = 1 << 20  # bytes of xl/workbook.xml read to look for our sheets
+_COPY_NAME = re.compile(r'<(?:\w+:)?definedName\b[^>]*?\bname=["\']perfeval_annotated_copy["\']')
+MAX_WORKBOOK_XML = 1 << 20  # bytes of xl/workbook.xml read to look for the copy marker
 
-REASON_MARKED = "带有校验标记（标注副本或已标注的文件）"
+REASON_MARKED = "以前生成的标注副本"
 REASON_BACKUP = "标注前留的备份"
 REASON_SUMMARY = "以前生成的汇总表"
 
@@ -51,7 +52,7 @@ def is_backup(path: str) -> bool:
 
 
 def carries_marks(path: str) -> bool:
-    """The workbook has our 校验标记 ledger or 校验结果 sheet (read from xl/workbook.xml in the zip; ~0.1 ms)."""
+    """The workbook is a marked copy written by --annotate (read from xl/workbook.xml in the zip; ~0.1 ms)."""
     if not path.lower().endswith((".xlsx", ".xlsm")):
         return False
     try:
@@ -61,7 +62,7 @@ def carries_marks(path: str) -> bool:
             info = z.getinfo("xl/workbook.xml")
             if info.file_size > MAX_WORKBOOK_XML:
                 return False
-            return bool(_MARK_SHEET.search(z.read(info).decode("utf-8", "replace")))
+            return bool(_COPY_NAME.search(z.read(info).decode("utf-8", "replace")))
     except Exception:  # not a zip, no workbook.xml, unreadable: not ours; the check will say what it is
         return False
 

@@ -121,7 +121,8 @@ def test_second_run_replaces_marks_and_restores_cells_no_longer_flagged(seed_cop
 def test_user_workbook_is_preserved(seed_example, tmp_path):
     out = annotate(seed_example, seed_report(seed_example), str(tmp_path / "a.xlsx"))
     a, b = load_workbook(seed_example), load_workbook(out)
-    assert set(a.defined_names) == set(b.defined_names)
+    # every name of the user's kept; a copy adds only the marker that lets a folder run skip it
+    assert set(b.defined_names) == set(a.defined_names) | {"perfeval_annotated_copy"}
     for name in FORM_SHEETS:
         wa, wb_ = a[name], b[name]
         assert [[c.value for c in r] for r in wa.iter_rows()] == [[c.value for c in r] for r in wb_.iter_rows()]
@@ -394,3 +395,23 @@ def test_new_files_get_the_umask_mode_not_0600(seed_copy, tmp_path, umask_022):
     assert new_file_mode() == 0o640
     assert mode(annotate(seed_copy, seed_report(seed_copy), str(tmp_path / "out" / "b.xlsx"))) == 0o640
     assert not [n for n in os.listdir(tmp_path / "out") if n.startswith(".perfeval_")]  # no temporary left
+
+
+def test_only_a_copy_carries_the_copy_marker(seed_example, tmp_path):
+    """A copy is skipped by a folder run; a file marked in place (or by the Excel button) is a submission."""
+    from perfeval_xl.batch import collect
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    mine = inbox / "本单位.xlsx"
+    shutil.copyfile(seed_example, mine)
+    annotate(str(mine), seed_report(seed_example), in_place=True, backup=False)
+    copy = annotate(seed_example, seed_report(seed_example), str(inbox / "副本.xlsx"))
+    assert "perfeval_annotated_copy" not in load_workbook(mine).defined_names
+    assert "perfeval_annotated_copy" in load_workbook(copy).defined_names
+    skipped: list = []
+    assert collect([str(inbox)], skipped=skipped) == [str(mine)]
+    assert skipped == [copy]
+    # marking a copy again, in place, keeps it a copy
+    annotate(copy, seed_report(seed_example), in_place=True, backup=False)
+    assert "perfeval_annotated_copy" in load_workbook(copy).defined_names

@@ -236,14 +236,14 @@ def test_earlier_outputs_in_a_folder_are_skipped_aloud_and_checked_when_named(ca
     shutil.copyfile(seed_original, inbox / "财政局_已校验.xlsx")  # a real, unmarked submission: checked
     shutil.copyfile(seed_original, inbox / "丁_备份_2024.xlsx")  # not our backup pattern: checked
     code, out, err = run(capsys, "check", "-q", str(inbox))
-    assert "跳过 5 个文件（以前生成的输出，不是报送文件）：带有校验标记（标注副本或已标注的文件），4 个：" \
+    assert "跳过 5 个文件（以前生成的输出，不是报送文件）：以前生成的标注副本，4 个：" \
            "renamed.xlsx、乙0_已校验.xlsx、乙1_已校验.xlsx等；标注前留的备份，1 个：丙_备份_20250423-101500.xlsx" in err
     assert sorted(os.path.basename(line.split()[0]) for line in out.splitlines()[:-1]) == \
         ["丁_备份_2024.xlsx", "甲.xlsx", "财政局_已校验.xlsx"]
     code, out, err = run(capsys, "check", "--format", "json", str(inbox))
     data = json.loads(out)
     assert len(data["files"]) == 3 and len(data["skipped"]) == 5 and "跳过" not in err
-    assert data["skipped_reasons"][str(inbox / "renamed.xlsx")] == "带有校验标记（标注副本或已标注的文件）"
+    assert data["skipped_reasons"][str(inbox / "renamed.xlsx")] == "以前生成的标注副本"
     assert data["skipped_reasons"][str(inbox / "丙_备份_20250423-101500.xlsx")] == "标注前留的备份"
     named = str(inbox / "乙0_已校验.xlsx")
     code, out, err = run(capsys, "check", "-q", named)

@@ -119,6 +119,7 @@ def annotate(src: str, report: Report, dest: str | None = None, *, in_place: boo
         plan = plan or plan_marks(report, generated=f"{datetime.now():%Y-%m-%d %H:%M}")
         wb = _load(load_path, fmt)
         apply_plan(wb, plan, note=_conversion_note(src, converted_from))
+        _mark_as_copy(wb, copy=target != src)
         # openpyxl writes formulas without their results: put the source's cached values back
         # (marking changes no value, so they stay valid) before the file takes its place
         cached = read_cached_values(load_path)
@@ -131,6 +132,19 @@ def annotate(src: str, report: Report, dest: str | None = None, *, in_place: boo
     finally:
         if workdir:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+COPY_NAME = "perfeval_annotated_copy"  # defined name carried only by marked COPIES, so a batch can skip them
+
+
+def _mark_as_copy(wb, copy: bool) -> None:
+    """Tag a marked copy (not a file marked in place, nor a book marked by the Excel button): a folder
+    run skips copies, while a clerk's own marked submission is still checked. In place, the file
+    keeps whatever it was: a copy stays a copy."""
+    from openpyxl.workbook.defined_name import DefinedName
+
+    if copy:
+        wb.defined_names[COPY_NAME] = DefinedName(COPY_NAME, attr_text='"1"')
 
 
 def _load(path: str, fmt: str):
