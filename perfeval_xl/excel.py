@@ -38,7 +38,8 @@ def check_book(book, *, settings=None) -> Report:
         if settings is None:
             # A config file beside a saved workbook counts as it does for the batch checker.
             path = source if os.path.isfile(source) else None
-            settings = load_settings(workbook_path=path, overrides=form.settings_overrides or None)
+            settings = load_settings(workbook_path=path, overrides=form.settings_overrides or None,
+                                     cells=form.settings_cells)
         return run_rules(form, settings)
     except ReadError as e:
         return Report(source, error=e.reason)

@@ -269,6 +269,8 @@ class Form:
     narrative: Narrative | None = None  # None when the workbook has no 报告正文 sheet
     sheet_names: dict[str, str] = field(default_factory=dict)  # our sheet role -> the sheet's actual name
     settings_overrides: dict[str, str] = field(default_factory=dict)  # raw pairs from a 设置 sheet
+    # key as written -> the A1 cells (column A, e.g. "A3") of every row of the 设置 sheet that gave it, in order
+    settings_cells: dict[str, list[str]] = field(default_factory=dict)
     read_notes: list[str] = field(default_factory=list)  # what the reader could not find (facts, not verdicts)
 
     @property

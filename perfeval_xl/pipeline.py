@@ -28,7 +28,7 @@ def check_form(form, options: CheckOptions | None = None, path: str | None = Non
     try:
         check_codes(options.select, "--select")
         check_codes(options.ignore, "--ignore")
-        settings = load_settings(path, options.config, form.settings_overrides)
+        settings = load_settings(path, options.config, form.settings_overrides, form.settings_cells)
     except ConfigError as e:
         return Report(path=path, error=f"设置有误：{e}")
     report = run_rules(form, settings, options.select, options.ignore)

@@ -338,21 +338,58 @@ def _apply(s: Settings, pairs: dict, source: str) -> set[str]:
     return done
 
 
-def _apply_sheet(s: Settings, pairs: dict, bureau: frozenset[str], source: str) -> None:
+def _cell_order(cell: str) -> int:
+    digits = cell.lstrip("$ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+    return int(digits) if digits.isdigit() else 0
+
+
+def _sheet_cells(cells) -> str:
+    return "、".join(f"设置!{c}" for c in cells)
+
+
+def _check_repeats(pairs: dict, cells: dict) -> None:
+    """A setting given twice on the 设置 sheet (the same key, or an English name and its Chinese label) is
+    ambiguous: the reader would keep one row silently. Raises ConfigError naming the key and the cells."""
+    for k, where in cells.items():
+        if len(where) > 1:
+            raise ConfigError(f"设置表中“{str(k).strip()}”重复：{_sheet_cells(where)}")
+    by_field: dict[str, list[str]] = {}
+    for raw_key in pairs:
+        k = str(raw_key).strip()
+        if not k:
+            continue
+        key = SETTING_LABELS.get(k, k)
+        if key in _FIELDS and key not in _INTERNAL:
+            by_field.setdefault(key, []).append(k)
+    for key, keys in by_field.items():
+        if len(keys) > 1:
+            where = sorted((c for k in keys for c in cells.get(k, ())), key=_cell_order)
+            named = "、".join(f"“{k}”" for k in keys)
+            tail = f"：{_sheet_cells(where)}" if where else ""
+            raise ConfigError(f"设置表中“{_label(key)}”重复（写作{named}）{tail}")
+
+
+def _apply_sheet(s: Settings, pairs: dict, bureau: frozenset[str], source: str,
+                 cells: dict | None = None) -> None:
     """The 设置 sheet's pairs, below the bureau's file: keys the file set and SHEET_FORBIDDEN keys are not
-    applied (but still validated). Every pair is noted in s.sheet_notes for PE417."""
+    applied (but still validated). Every pair is noted in s.sheet_notes for PE417.
+    cells: key as written -> the A1 cells of the rows that gave it (Form.settings_cells), for the messages."""
+    cells = cells or {}
+    _check_repeats(pairs, cells)
     notes = []
     for raw_key, value in pairs.items():
         k = str(raw_key).strip()
         if not k or value is None or (isinstance(value, str) and not value.strip()):
             continue
+        where = cells.get(raw_key) or cells.get(k)
+        at = f"{source}（{_sheet_cells(where[:1])}）" if where else source
         key = SETTING_LABELS.get(k, k)
         if key not in _FIELDS or key in _INTERNAL:
-            raise _unknown_key(k, source)
+            raise _unknown_key(k, at)
         try:
             coerced = _coerce(key, value)
         except ConfigError as e:
-            raise ConfigError(f"{source}：{e}") from None
+            raise ConfigError(f"{at}：{e}") from None
         shown = str(value).strip()
         if key in SHEET_FORBIDDEN:
             notes.append((k, shown, "选用、忽略规则和规则级别只能由财政局的设置文件规定，工作簿中的设置未采用"))
@@ -450,13 +487,16 @@ def _file_settings(path: str) -> Settings:
 
 
 def load_settings(workbook_path: str | None = None, config: str | None = None,
-                  overrides: dict | None = None) -> Settings:
+                  overrides: dict | None = None, cells: dict[str, list[str]] | None = None) -> Settings:
     """defaults <- 设置 sheet pairs <- config file (explicit, or found beside the workbook).
 
     The sheet changes only what the bureau's file leaves open, and never select/ignore/severity; what it did
-    is in s.sheet_notes."""
+    is in s.sheet_notes. cells (Form.settings_cells): key as written -> the A1 cells of the rows that gave it;
+    a key on two rows is a ConfigError naming them, and errors about a key name its cell. Without cells a key
+    repeated on the sheet cannot be seen (the pairs keep one row); an English name beside its Chinese label
+    still is."""
     path = config or find_config(workbook_path)
     s = _file_settings(path) if path else Settings()
     if overrides:
-        _apply_sheet(s, overrides, s.bureau_keys, "“设置”工作表")
+        _apply_sheet(s, overrides, s.bureau_keys, "“设置”工作表", cells)
     return s

@@ -651,6 +651,46 @@ def test_settings_sheet_pairs(seed_original, tmp_path):
         assert f.settings_overrides == {"execution_rate_warning": "0.85", "grade_excellent": "90",
                                         "reverse_formula": "ratio"}
         assert f.sheet_names[L.SHEET_SETTINGS] == "设置"
+        assert f.settings_cells == {"execution_rate_warning": ["A2"], "grade_excellent": ["A3"],
+                                    "reverse_formula": ["A4"]}
+
+
+def _grid_of(path) -> Grid:
+    """What the xlwings front end hands over: every sheet's values, rows[0][0] = A1."""
+    import python_calamine
+
+    wb = python_calamine.CalamineWorkbook.from_path(path)
+    grid = Grid()
+    for name in wb.sheet_names:
+        grid.add_sheet(name, wb.get_sheet_by_name(name).to_python(skip_empty_area=False))
+    return grid
+
+
+def test_settings_sheet_cells_on_every_read_path(seed_example, seed_original, tmp_path):
+    """Form.settings_cells: key as written -> the A1 cells of every row that gave it, in order (a repeated key
+    keeps its last value in settings_overrides; the settings loader refuses it by these cells). Blank rows,
+    the header, comments and a sheet that does not start at row 1 do not shift the rows."""
+    def edit(wb):
+        ws = wb.create_sheet("设置")
+        ws["A2"], ws["B2"] = "设置项", "值"
+        ws["A3"], ws["B3"] = "执行率下限", "95%"
+        ws["A4"] = "# 说明"
+        ws["A6"], ws["B6"] = " low_execution ", 0.9
+        ws["A7"], ws["B7"] = "执行率下限", "97%"
+
+    want = {"执行率下限": ["A3", "A7"], "low_execution": ["A6"]}
+    for src in (seed_example, seed_original):  # by names (the fast path reads only the named sheets + 设置)
+        path = _edit(src, tmp_path / f"settings_cells_{os.path.basename(src)}", edit)
+        for fast in (False, True):
+            f = read_workbook(path, fast=fast)
+            assert f.settings_cells == want, (src, fast)
+            assert f.settings_overrides == {"执行率下限": "97%", "low_execution": "0.9"}
+        f = form_from_grid(_grid_of(path), None, "live.xlsx", "xlwings")  # the xlwings path, by labels
+        assert f.settings_cells == want and f.sheet_names[L.SHEET_SETTINGS] == "设置"
+
+
+def test_no_settings_sheet_no_settings_cells(seed_example, example_form):
+    assert read_workbook(seed_example, fast=True).settings_cells == {} and example_form.settings_cells == {}
 
 
 def test_form_from_a_grid_built_like_a_live_book(seed_example, example_form):

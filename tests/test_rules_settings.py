@@ -105,7 +105,7 @@ def test_the_settings_sheet_of_a_workbook_applies(tmp_path, seed_original):
     codes = {f.code for f in report.findings}
     assert report.error is None and "PE305" in codes and "PE308" in codes
     notes = [f for f in report.findings if f.code == "PE417"]
-    assert [(f.sheet, f.cell) for f in notes] == [("设置", "A1")] * 2
+    assert [(f.sheet, f.cell) for f in notes] == [("设置", "A2"), ("设置", "A3")]  # each at its own row
     assert any("执行率下限: 99%（已采用）" in f.message for f in notes)
     assert any("忽略规则: PE308（未采用" in f.message for f in notes)
 
@@ -225,3 +225,66 @@ def test_severity_levels_in_chinese_and_a_bad_level_shown_plainly(tmp_path):
     with pytest.raises(ConfigError) as e:
         load_settings(overrides={"规则级别": "PE301=严重"})
     assert "PE301 = 严重" in str(e.value) and "{" not in str(e.value)
+
+
+# ---- the 设置 sheet's cells: repeated keys, and findings and errors that name the row ----
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_a_key_given_twice_on_the_settings_sheet_names_both_cells(tmp_path, seed_original, fast):
+    from perfeval_xl.pipeline import CheckOptions, check_file
+
+    # the same key twice used to keep the last row silently
+    path = _with_settings_sheet(seed_original, tmp_path / "twice.xlsx",
+                                [("反向指标公式", "比例"), ("执行率下限", "95%"), ("容差", "0.02"),
+                                 ("模糊用语", "提高"), ("超额完成阈值", "50%"), ("执行率下限", "50%")])
+    report = check_file(path, CheckOptions(fast=fast))
+    assert report.error == "设置有误：设置表中“执行率下限”重复：设置!A3、设置!A7" and not report.findings
+    # an English name and its Chinese label for one setting: the same thing, twice
+    path = _with_settings_sheet(seed_original, tmp_path / "alias.xlsx",
+                                [("low_execution", "95%"), ("容差", "0.02"), ("执行率下限", "50%")])
+    report = check_file(path, CheckOptions(fast=fast))
+    assert report.error and "low_execution（执行率下限）" in report.error and "重复" in report.error
+    assert report.error.endswith("：设置!A2、设置!A4") and not report.findings
+    # a repeated row with an empty value is still a repetition (it would have dropped the first value)
+    path = _with_settings_sheet(seed_original, tmp_path / "blank.xlsx", [("执行率下限", "95%"), ("执行率下限", None)])
+    assert check_file(path, CheckOptions(fast=fast)).error == "设置有误：设置表中“执行率下限”重复：设置!A2、设置!A3"
+
+
+def test_repeats_without_cells_and_distinct_keys_still_load():
+    with pytest.raises(ConfigError, match="重复") as e:  # no cells (a caller that has only the pairs)
+        load_settings(overrides={"low_execution": "95%", "执行率下限": "50%"})
+    assert "设置!" not in str(e.value)
+    s = load_settings(overrides={"执行率下限": "95%", "容差": "0.02"}, cells={"执行率下限": ["A2"], "容差": ["A3"]})
+    assert s.low_execution == D("0.95") and s.tolerance == D("0.02")
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_unknown_keys_and_bad_values_on_the_sheet_name_their_cell(tmp_path, seed_original, fast):
+    from perfeval_xl.pipeline import CheckOptions, check_file
+
+    path = _with_settings_sheet(seed_original, tmp_path / "typo.xlsx", [("容差", "0.02"), ("执行率下线", "97%")])
+    err = check_file(path, CheckOptions(fast=fast)).error
+    assert err == "设置有误：“设置”工作表（设置!A3）：未知的设置项“执行率下线”（是否是“执行率下限”？）"
+    path = _with_settings_sheet(seed_original, tmp_path / "bad.xlsx", [("执行率下限", "很多")])
+    err = check_file(path, CheckOptions(fast=fast)).error
+    assert "（设置!A2）" in err and "low_execution" in err and "很多" in err
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_pe417_points_at_the_row_of_each_key(tmp_path, seed_original, fast):
+    from openpyxl import load_workbook
+
+    from perfeval_xl.pipeline import CheckOptions, check_file
+
+    wb = load_workbook(seed_original)
+    ws = wb.create_sheet("设置")
+    ws["A1"] = "说明：本表由单位填写"
+    ws["A4"], ws["B4"] = "执行率下限", "95%"
+    ws["A9"], ws["B9"] = "ignore", "PE3"
+    path = str(tmp_path / "rows.xlsx")
+    wb.save(path)
+    report = check_file(path, CheckOptions(fast=fast))
+    assert report.error is None
+    notes = [(f.sheet, f.cell, f.message) for f in report.findings if f.code == "PE417"]
+    assert [(sh, c) for sh, c, _ in notes] == [("设置", "A4"), ("设置", "A9")]
+    assert "执行率下限: 95%（已采用）" in notes[0][2] and "ignore: PE3（未采用" in notes[1][2]

@@ -52,10 +52,11 @@ def form_from_grid(grid: Grid, names: dict[str, tuple[str, str]] | None, source:
         map_names(grid, names, form)
     else:
         map_anchors(grid, form)
-    sname, pairs = settings_pairs(grid)
+    sname, pairs, cells = settings_pairs(grid)
     if sname is not None:
         form.sheet_names[L.SHEET_SETTINGS] = sname
         form.settings_overrides = pairs
+        form.settings_cells = cells
     return form
 
 

@@ -90,17 +90,20 @@ def layout_for(project_rows: int, indicator_rows: int) -> L.Layout:
 _SETTINGS_HEADERS = {"设置", "设置项", "参数", "键", "key", "名称", "项目", "配置项", "setting"}
 
 
-def settings_pairs(grid: Grid) -> tuple[str | None, dict[str, str]]:
-    """Raw key/value pairs from an optional 设置 sheet (column A key, column B value)."""
+def settings_pairs(grid: Grid) -> tuple[str | None, dict[str, str], dict[str, list[str]]]:
+    """Raw key/value pairs from an optional 设置 sheet (column A key, column B value), and the A1 cells of
+    every row that gave each key, in order (a repeated key keeps its last value here; the settings loader
+    refuses the repetition, naming the cells)."""
     name = None
     for n in grid.sheets:
         if norm_label(n) == L.SHEET_SETTINGS:
             name = n
             break
     if name is None:
-        return None, {}
+        return None, {}, {}
     sg = grid.sheets[name]
     out: dict[str, str] = {}
+    cells: dict[str, list[str]] = {}
     for row in range(1, sg.max_row + 1):
         k = sg.value(row, 1)
         if k is None:
@@ -118,4 +121,5 @@ def settings_pairs(grid: Grid) -> tuple[str | None, dict[str, str]]:
         else:
             val = str(v).strip()
         out[key] = val
-    return name, out
+        cells.setdefault(key, []).append(f"A{row}")
+    return name, out, cells

@@ -78,7 +78,7 @@ def cmd_check(args) -> int:
     if form is None:
         return EXIT_FAILED
     try:
-        settings = load_settings(args.against, args.config, form.settings_overrides)
+        settings = load_settings(args.against, args.config, form.settings_overrides, cells=form.settings_cells)
     except ConfigError as e:
         print(f"perfeval：{e}", file=sys.stderr)
         return EXIT_FAILED

@@ -373,8 +373,10 @@ def pe417(ctx: Ctx) -> None:
     if not notes:
         return
     sheet = ctx.form.sheet_names.get(L.SHEET_SETTINGS, L.SHEET_SETTINGS)
-    where = Loc(sheet, "A1")  # the reader keeps the pairs, not their rows
+    cells = ctx.form.settings_cells
     for key, value, why in notes:
+        row = cells.get(key)
+        where = Loc(sheet, row[0] if row else "A1")  # the row that set it (A1 when the reader gave no cells)
         if why is None:
             ctx.add("PE417", where, f"工作簿的“设置”表改变了校验设置：{key}: {value}（已采用）", "财政局的设置",
                     f"{key}: {value}")
