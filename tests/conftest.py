@@ -131,6 +131,35 @@ def _resolve_cell(wb, key):
     return sheet, ref.replace("$", "").split(":")[0]
 
 
+@pytest.fixture(scope="session")
+def seed_form(seed_example):
+    """The seed example read into the model (shared: tests must not change it)."""
+    from perfeval_xl.readers import read_workbook
+
+    return read_workbook(seed_example)
+
+
+@pytest.fixture(scope="session")
+def seed_report_docx(seed_form, tmp_path_factory) -> str:
+    """The 自评报告 built from the seed example (tests that edit it work on a copy)."""
+    from perfeval_xl.report.build import build_report
+
+    return build_report(seed_form, str(tmp_path_factory.mktemp("report") / "自评报告.docx"))
+
+
+def add_settings_sheet(src: str, dest, pairs) -> str:
+    """A copy of src at dest (dest may be src) with a 设置 sheet: a header row, then one key/value row per pair."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(src)
+    ws = wb.create_sheet(L.SHEET_SETTINGS)
+    ws.append(["设置项", "值"])
+    for k, v in pairs:
+        ws.append([k, v])
+    wb.save(dest)
+    return os.fspath(dest)
+
+
 def set_cells(path: str, cells: dict, dest: str | None = None) -> str:
     """Set cells of a workbook copy and save it. Values: numbers, dates, None (clear),
     "=..." (a formula), "'..." (text, the apostrophe dropped: "'=24" stores the text "=24")."""

@@ -44,18 +44,8 @@ def _seed_prose() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def seed_form(seed_example):
-    return read_workbook(seed_example)
-
-
-@pytest.fixture(scope="module")
-def built(seed_form, tmp_path_factory):
-    return build_report(seed_form, str(tmp_path_factory.mktemp("report") / "自评报告.docx"))
-
-
-@pytest.fixture(scope="module")
-def doc(built):
-    return Document(built)
+def doc(seed_report_docx):
+    return Document(seed_report_docx)
 
 
 def _text(d) -> str:

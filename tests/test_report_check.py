@@ -13,7 +13,7 @@ from perfeval_xl.examples import seed_layout
 from perfeval_xl.cli import main
 from perfeval_xl.findings import Severity
 from perfeval_xl.readers import read_workbook
-from perfeval_xl.report import build_report, check_report
+from perfeval_xl.report import check_report
 from perfeval_xl.report.check import statements
 from perfeval_xl.settings import Settings
 
@@ -44,16 +44,6 @@ def seed_text() -> str:
     if not os.path.isfile(SEED_TXT):
         pytest.skip("the seed report text is not available")
     return open(SEED_TXT, encoding="utf-8").read()
-
-
-@pytest.fixture(scope="module")
-def seed_form(seed_example):
-    return read_workbook(seed_example)
-
-
-@pytest.fixture(scope="module")
-def built_docx(seed_form, tmp_path_factory):
-    return build_report(seed_form, str(tmp_path_factory.mktemp("built") / "报告.docx"))
 
 
 def _codes(report):
@@ -145,10 +135,10 @@ def test_omissions_and_missing_sections(seed_text, seed_form):
     assert "社会保险基金" in got[("PR603", "第25段")].message
 
 
-def test_a_report_written_by_build_report_checks_clean(built_docx, seed_form):
-    report = check_report(built_docx, seed_form)
+def test_a_report_written_by_build_report_checks_clean(seed_report_docx, seed_form):
+    report = check_report(seed_report_docx, seed_form)
     assert report.error is None and report.findings == []
-    sts = statements(built_docx, seed_form)
+    sts = statements(seed_report_docx, seed_form)
     assert len(sts) > 150 and all(s.ok for s in sts)
 
 
@@ -173,9 +163,9 @@ def _edit_docx(src: str, dest: str, old: str, new: str) -> str:
     return dest
 
 
-def test_table_amounts_with_or_without_their_zeros_are_the_same_amount(built_docx, seed_form, tmp_path):
+def test_table_amounts_with_or_without_their_zeros_are_the_same_amount(seed_report_docx, seed_form, tmp_path):
     """The built tables print 20.00, -36.10, 37.50% (the template's formats); the seed prints 20, -36.1, 37.5."""
-    path = built_docx
+    path = seed_report_docx
     for i, (old, new) in enumerate((("20.00", "20"), ("-36.10", "-36.1"), ("37.50%", "37.5"), ("9.60", "9.6"),
                                     ("-88.11%", "-88.11"), ("100.00", "100"))):
         path = _edit_docx(path, str(tmp_path / f"种子样式{i}.docx"), old, new)
@@ -186,8 +176,8 @@ def test_table_amounts_with_or_without_their_zeros_are_the_same_amount(built_doc
     assert [(f.code, f.expected) for f in check_report(bad, seed_form).findings] == [("PR601", "-36.1万元")]
 
 
-def test_a_doctored_built_report_gets_exactly_that_flag(built_docx, seed_form, tmp_path):
-    bad = _edit_docx(built_docx, str(tmp_path / "改过的报告.docx"), "出国费为4.87万元", "出国费为4.78万元")
+def test_a_doctored_built_report_gets_exactly_that_flag(seed_report_docx, seed_form, tmp_path):
+    bad = _edit_docx(seed_report_docx, str(tmp_path / "改过的报告.docx"), "出国费为4.87万元", "出国费为4.78万元")
     report = check_report(bad, seed_form)
     assert len(report.findings) == 1
     f = report.findings[0]
@@ -200,8 +190,8 @@ def test_a_doctored_built_report_gets_exactly_that_flag(built_docx, seed_form, t
     assert "出国费为4.78万元" in paras[n - 1]
 
 
-def test_a_doctored_table_cell_is_flagged_at_its_row(built_docx, seed_form, tmp_path):
-    bad = _edit_docx(built_docx, str(tmp_path / "表格改过.docx"), "415.94", "415.49")
+def test_a_doctored_table_cell_is_flagged_at_its_row(seed_report_docx, seed_form, tmp_path):
+    bad = _edit_docx(seed_report_docx, str(tmp_path / "表格改过.docx"), "415.94", "415.49")
     report = check_report(bad, seed_form)
     # the prose list and the 基础数据表 row (budget and actual columns) all disagree
     cells = sorted({f.cell for f in report.findings})
@@ -300,8 +290,8 @@ def test_a_zip_that_is_not_a_word_document_is_refused(seed_form, seed_example, t
     assert report.error and "不是 Word 文档" in report.error
 
 
-def test_a_renamed_project_line_in_the_reports_table_is_flagged(built_docx, seed_form, tmp_path):
-    bad = _edit_docx(built_docx, str(tmp_path / "改名.docx"), "16、金融支出", "16、防非处非工作经费")
+def test_a_renamed_project_line_in_the_reports_table_is_flagged(seed_report_docx, seed_form, tmp_path):
+    bad = _edit_docx(seed_report_docx, str(tmp_path / "改名.docx"), "16、金融支出", "16、防非处非工作经费")
     report = check_report(bad, seed_form)
     (f,) = report.findings
     assert f.code == "PR602" and re.fullmatch(r"表2第\d+行", f.cell)

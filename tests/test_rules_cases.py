@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLE_ALIASES, set_cells
+from conftest import EXAMPLE_ALIASES, add_settings_sheet, set_cells
 
 from perfeval_xl.catalog import CATALOG
 from perfeval_xl.pipeline import CheckOptions, check_file
@@ -98,7 +98,7 @@ def case_reports(tmp_path_factory, recalc_many):
         if cells:
             set_cells(dest, cells)
         if case.get("settings_sheet"):  # a 设置 sheet of key/value rows, as a unit would add one
-            _add_settings_sheet(dest, case["settings_sheet"])
+            add_settings_sheet(dest, dest, case["settings_sheet"])
         if case.get("cached"):
             set_cached(dest, case["cached"])
         if case.get("cached_error"):
@@ -119,17 +119,6 @@ def case_reports(tmp_path_factory, recalc_many):
     for case in CASES:
         reports[case["id"]] = check_file(paths[case["id"]], CheckOptions(fast=bool(case.get("fast"))))
     return reports
-
-
-def _add_settings_sheet(path: str, rows) -> None:
-    from openpyxl import load_workbook
-
-    wb = load_workbook(path)
-    ws = wb.create_sheet("设置")
-    ws.append(["设置项", "值"])
-    for k, v in rows:
-        ws.append([k, v])
-    wb.save(path)
 
 
 def _toml_value(v) -> str:

@@ -4,6 +4,8 @@ from decimal import Decimal as D
 
 import pytest
 
+from conftest import add_settings_sheet
+
 from perfeval_xl.errors import ConfigError
 from perfeval_xl.settings import Settings, load_settings
 
@@ -84,23 +86,11 @@ def test_the_documented_example_settings_file_loads(tmp_path):
     assert s.severity == {"PE301": "error"} and s.ignore == ("PE405",) and s.grade_of(D(85)) == "良"
 
 
-def _with_settings_sheet(src, dest, pairs):
-    from openpyxl import load_workbook
-
-    wb = load_workbook(src)
-    ws = wb.create_sheet("设置")
-    ws.append(["设置项", "值"])
-    for k, v in pairs:
-        ws.append([k, v])
-    wb.save(dest)
-    return str(dest)
-
-
 def test_the_settings_sheet_of_a_workbook_applies(tmp_path, seed_original):
     from perfeval_xl.pipeline import CheckOptions, check_file
 
     # the sheet's 忽略规则 used to silence PE308 (the defect): a submission may not select or ignore rules
-    path = _with_settings_sheet(seed_original, tmp_path / "a.xlsx", [("执行率下限", "99%"), ("忽略规则", "PE308")])
+    path = add_settings_sheet(seed_original, tmp_path / "a.xlsx", [("执行率下限", "99%"), ("忽略规则", "PE308")])
     report = check_file(path, CheckOptions())
     codes = {f.code for f in report.findings}
     assert report.error is None and "PE305" in codes and "PE308" in codes
@@ -113,7 +103,7 @@ def test_the_settings_sheet_of_a_workbook_applies(tmp_path, seed_original):
 def test_a_bad_settings_sheet_makes_the_file_fail_with_the_key_named(tmp_path, seed_original):
     from perfeval_xl.pipeline import CheckOptions, check_file
 
-    path = _with_settings_sheet(seed_original, tmp_path / "b.xlsx", [("执行率上限", "99%")])
+    path = add_settings_sheet(seed_original, tmp_path / "b.xlsx", [("执行率上限", "99%")])
     report = check_file(path, CheckOptions())
     assert report.error and "执行率上限" in report.error and not report.findings
 
@@ -135,7 +125,7 @@ def test_a_settings_sheet_cannot_silence_the_rules_under_a_bureau_config(tmp_pat
     bureau = tmp_path / "bureau.toml"
     bureau.write_text('low_execution = "99%"\n', encoding="utf-8")
     plain = check_file(seed_original, CheckOptions(config=str(bureau)))
-    path = _with_settings_sheet(seed_original, tmp_path / "evil.xlsx",
+    path = add_settings_sheet(seed_original, tmp_path / "evil.xlsx",
                                 [("执行率下限", "50%"), ("忽略规则", "PE1,PE2,PE3,PE4,PE5"), ("规则级别", "PE205=提示"),
                                  ("启用规则", "PE405")])
     report = check_file(path, CheckOptions(config=str(bureau)))
@@ -152,7 +142,7 @@ def test_a_settings_sheet_does_not_replace_the_ignore_list_beside_the_files(tmp_
     from perfeval_xl.pipeline import CheckOptions, check_file
 
     (tmp_path / "perfeval.toml").write_text('ignore = ["PE405"]\n', encoding="utf-8")
-    path = _with_settings_sheet(seed_original, tmp_path / "a.xlsx", [("忽略规则", "PE3")])
+    path = add_settings_sheet(seed_original, tmp_path / "a.xlsx", [("忽略规则", "PE3")])
     codes = {f.code for f in check_file(path, CheckOptions()).findings}
     assert "PE405" not in codes and "PE301" in codes and "PE417" in codes
 
@@ -210,7 +200,7 @@ def test_an_unknown_sheet_key_suggests_the_closest(tmp_path, seed_original):
 
     with pytest.raises(ConfigError, match="是否是“执行率下限”？"):
         load_settings(overrides={"执行率下线": "97%"})
-    path = _with_settings_sheet(seed_original, tmp_path / "b1.xlsx", [("执行率下线", "97%")])
+    path = add_settings_sheet(seed_original, tmp_path / "b1.xlsx", [("执行率下线", "97%")])
     report = check_file(path, CheckOptions())
     assert "“设置”工作表" in report.error and "执行率下线" in report.error and "是否是“执行率下限”？" in report.error
 
@@ -234,19 +224,19 @@ def test_a_key_given_twice_on_the_settings_sheet_names_both_cells(tmp_path, seed
     from perfeval_xl.pipeline import CheckOptions, check_file
 
     # the same key twice used to keep the last row silently
-    path = _with_settings_sheet(seed_original, tmp_path / "twice.xlsx",
+    path = add_settings_sheet(seed_original, tmp_path / "twice.xlsx",
                                 [("反向指标公式", "比例"), ("执行率下限", "95%"), ("容差", "0.02"),
                                  ("模糊用语", "提高"), ("超额完成阈值", "50%"), ("执行率下限", "50%")])
     report = check_file(path, CheckOptions(fast=fast))
     assert report.error == "设置有误：设置表中“执行率下限”重复：设置!A3、设置!A7" and not report.findings
     # an English name and its Chinese label for one setting: the same thing, twice
-    path = _with_settings_sheet(seed_original, tmp_path / "alias.xlsx",
+    path = add_settings_sheet(seed_original, tmp_path / "alias.xlsx",
                                 [("low_execution", "95%"), ("容差", "0.02"), ("执行率下限", "50%")])
     report = check_file(path, CheckOptions(fast=fast))
     assert report.error and "low_execution（执行率下限）" in report.error and "重复" in report.error
     assert report.error.endswith("：设置!A2、设置!A4") and not report.findings
     # a repeated row with an empty value is still a repetition (it would have dropped the first value)
-    path = _with_settings_sheet(seed_original, tmp_path / "blank.xlsx", [("执行率下限", "95%"), ("执行率下限", None)])
+    path = add_settings_sheet(seed_original, tmp_path / "blank.xlsx", [("执行率下限", "95%"), ("执行率下限", None)])
     assert check_file(path, CheckOptions(fast=fast)).error == "设置有误：设置表中“执行率下限”重复：设置!A2、设置!A3"
 
 
@@ -262,10 +252,10 @@ def test_repeats_without_cells_and_distinct_keys_still_load():
 def test_unknown_keys_and_bad_values_on_the_sheet_name_their_cell(tmp_path, seed_original, fast):
     from perfeval_xl.pipeline import CheckOptions, check_file
 
-    path = _with_settings_sheet(seed_original, tmp_path / "typo.xlsx", [("容差", "0.02"), ("执行率下线", "97%")])
+    path = add_settings_sheet(seed_original, tmp_path / "typo.xlsx", [("容差", "0.02"), ("执行率下线", "97%")])
     err = check_file(path, CheckOptions(fast=fast)).error
     assert err == "设置有误：“设置”工作表（设置!A3）：未知的设置项“执行率下线”（是否是“执行率下限”？）"
-    path = _with_settings_sheet(seed_original, tmp_path / "bad.xlsx", [("执行率下限", "很多")])
+    path = add_settings_sheet(seed_original, tmp_path / "bad.xlsx", [("执行率下限", "很多")])
     err = check_file(path, CheckOptions(fast=fast)).error
     assert "（设置!A2）" in err and "low_execution" in err and "很多" in err
 
