@@ -53,6 +53,11 @@ class Metrics:
     self_total_score: Decimal | None = None  # 总分 as written in the form
     total_score: Decimal | None = None  # recomputed
     grade: str | None = None  # from the recomputed total
+    # The verdict is provisional when the point structure itself is wrong (issue 12): say so, and why.
+    score_provisional: bool = False
+    score_note: str = ""  # Chinese: why 复核总分/等级 are provisional ("" when they are not)
+    form: str = ""  # recognised form family key, e.g. "hunan_dept" (issue 10)
+    project: str = ""  # 项目名称, for project self-evaluation forms (issue 10)
 
     def to_dict(self) -> dict:
         def j(v):
@@ -69,6 +74,10 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     metrics: Metrics | None = None
     error: str | None = None  # Chinese: why the file could not be checked
+    form: str = ""  # recognised form family key ("" when not recognised or not read)
+    # One entry per form inside the file (several project forms in one workbook); empty when the file is one form.
+    # Each part is a Report of its own with the same path; findings of the parts are not repeated here.
+    parts: list["Report"] = field(default_factory=list)
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity is severity)
@@ -86,9 +95,13 @@ class Report:
         return self.count(Severity.INFO)
 
     def to_dict(self) -> dict:
-        return {
+        d = {
             "path": self.path,
+            "form": self.form,
             "metrics": self.metrics.to_dict() if self.metrics else None,
             "findings": [f.to_dict() for f in self.findings],
             "error": self.error,
         }
+        if self.parts:
+            d["forms"] = [p.to_dict() for p in self.parts]
+        return d

@@ -37,7 +37,7 @@ def test_json_shape(capsys, seed_original, seed_example):
     assert list(data) == ["files", "skipped", "skipped_reasons"] and len(data["files"]) == 2
     assert data["skipped"] == [] and data["skipped_reasons"] == {}
     for f in data["files"]:
-        assert set(f) == {"path", "metrics", "findings", "error"} and f["error"] is None
+        assert set(f) == {"path", "form", "metrics", "findings", "error"} and f["error"] is None
         assert f["metrics"]["execution_rate"] == pytest.approx(0.9596)
         assert f["metrics"]["total_score"] == pytest.approx(99.6) and f["metrics"]["grade"] == "优"
         for x in f["findings"]:
