@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterable
 from decimal import Decimal
 
+from .inert import inert_line
 from .findings import Report, Severity
 
 _COLOR = {Severity.ERROR: "31", Severity.WARNING: "33", Severity.INFO: "36"}
@@ -71,7 +72,18 @@ def render_text(reports: Iterable[Report], color: bool = False, quiet: bool = Fa
                 out.append(f"  [{sheet or '工作簿'}]")
             sev = _paint(f"{f.severity.label}", _COLOR[f.severity], color)
             out.append(f"    {f.cell or '—':<6} {sev} {f.code}  {f.message}")
-        if not r.findings:
+        for part in r.parts:  # several project forms in one workbook: each under its own head (issue 10)
+            m = part.metrics
+            out.append(f"  — {_paint(inert_line((m.project or m.department) if m else ''), '1', color)}")
+            sheet = None
+            for f in part.findings:
+                if f.sheet != sheet:
+                    sheet = f.sheet
+                    out.append(f"    [{sheet or '工作簿'}]")
+                sev = _paint(f"{f.severity.label}", _COLOR[f.severity], color)
+                out.append(f"      {f.cell or '—':<6} {sev} {f.code}  {f.message}")
+            out.append("    " + summary_line(part))
+        if not r.findings and not r.parts:
             out.append("  未发现问题")
         out.append("  " + summary_line(r) + "\n")
     if len(reports) > 1:

@@ -20,9 +20,13 @@ _ROLE_TABLE = {"三公经费情况表": "sg", "基础数据表": "basic", "绩�
 def hunan_tables(form, family: Family) -> None:
     """Declare what a Hunan-family file holds, from the tables its reader found."""
     found = {_ROLE_TABLE[r] for r in form.sheet_names if r in _ROLE_TABLE}
-    feats = set(found) | {"hunan"}
+    if family.key != "hunan_dept":  # tables this family never has are not looked for, nor noted
+        found &= set(family.tables)
+        gone = [TABLE_NAMES[t] for t in _ROLE_TABLE.values() if t not in family.tables]
+        form.read_notes[:] = [n for n in form.read_notes if not any(g in n for g in gone)]
+    feats = set(found) | ({"hunan"} if family.key == "hunan_dept" else {"head"})
     if "self" in found:
-        feats |= {"sources.hunan", "footer.se", "total", "indicators"}
+        feats |= {"sources.hunan", "footer.se", "total", "indicators", "reasons"}
     if "basic" in found:
         feats.add("footer.bd")
     form.tables = frozenset(feats)

@@ -71,7 +71,7 @@ class Family:
     weights: tuple[tuple[str, Decimal], ...] = (("产出", D(50)), ("效益", D(30)), ("满意度", D(10)))
     weight_effect_no_satisfaction: Decimal = D(40)
     weight_execution: Decimal = D(10)
-    dominant_share: Decimal = D("0.5")  # one indicator carrying more than this share of the points: warn
+    dominant_share: Decimal = D("0.75")  # one indicator carrying more than this share of the points: warn
     rules_off: frozenset[str] = frozenset()  # codes that do not apply to this family
     note: str = ""  # where the layout comes from (for `perfeval forms`)
     year_from_columns: bool = False  # "2018年决算数"-style heads carry the year
@@ -103,7 +103,7 @@ PROJECT_10 = Family(
     marks=(("项目支出绩效自评表", 3), ("项目名称", 2), ("主管部门", 1), ("实施单位", 1), ("项目资金", 1),
            ("年度资金总额", 2), ("全年预算数", 1), ("全年执行数", 1), ("年度总体目标", 1), ("一级指标", 1),
            ("三级指标", 1), ("年度指标值", 1), ("实际完成值", 1), ("偏差原因分析及改进措施", 1)),
-    anti=("因公出国经费", "财政供养人员", "部门整体支出绩效自评表", "执行率权重", "指标性质"),
+    anti=("因公出国经费", "财政供养人员情况", "部门整体支出绩效自评表", "执行率权重", "指标性质"),
     head=_PROJECT_HEAD,
     note="财政部财预〔2020〕10号《项目支出绩效评价管理办法》附件；安徽、湖北、河北等地照此印发",
 )
@@ -116,7 +116,8 @@ DEPT_10 = PROJECT_10.copy_as(
     marks=(("部门整体支出绩效自评表", 3), ("预算资金", 1), ("部门", 1), ("年度资金总额", 2), ("全年预算数", 1),
            ("全年执行数", 1), ("年度总体目标", 1), ("一级指标", 1), ("三级指标", 1), ("年度指标值", 1),
            ("实际完成值", 1)),
-    anti=("因公出国经费", "财政供养人员", "项目名称", "执行率权重", "指标性质", "编报单位"),
+    anti=("因公出国经费", "财政供养人员情况", "项目名称", "执行率权重", "指标性质", "编报单位", "按收入性质分",
+          "按支出性质分"),
     head=(("unit", ("部门名称", "部门", "预算部门", "单位名称")),),
     note="安徽等地的部门整体支出绩效自评表，样式同 10号项目表",
 )
@@ -128,7 +129,7 @@ SICHUAN_PROJECT = PROJECT_10.copy_as(
     marks=(("部门预算项目支出绩效自评表", 3), ("报表编号", 2), ("项目名称", 2), ("实施单位(盖章)", 1),
            ("预算执行情况", 1), ("调整后预算数", 1), ("预算执行数", 1), ("指标性质", 2), ("度量单位", 2),
            ("完成值", 1), ("评价结论", 1), ("项目负责人", 1), ("财务负责人", 1)),
-    anti=("因公出国经费", "财政供养人员", "执行率权重"),
+    anti=("因公出国经费", "财政供养人员情况", "执行率权重"),
     ind_cols=(
         ("level1", ("一级指标",)),
         ("level2", ("二级指标",)),
@@ -143,6 +144,7 @@ SICHUAN_PROJECT = PROJECT_10.copy_as(
     ),
     text_fields=(("conclusion", ("评价结论",)), ("problems", ("存在问题",)), ("improvements", ("改进措施",))),
     footer=(("leader", ("项目负责人",)), ("finance_leader", ("财务负责人",))),
+    weights=(),  # 绩效指标(90分) split by the unit (产出 60 · 效益 30 is common): no national split to check
     note="四川省部门预算项目支出绩效自评表（报表编号 510000_…zp），一个项目一张表，常多张连排",
 )
 
@@ -154,7 +156,7 @@ CHONGQING_DEPT = PROJECT_10.copy_as(
     marks=(("部门整体绩效自评表", 3), ("财政处室", 2), ("自评总分", 1), ("部门联系人", 1), ("部门预算执行情况", 1),
            ("执行率权重", 3), ("执行率得分", 1), ("当年绩效目标", 1), ("得分系数", 3), ("指标权重", 2),
            ("是否核心指标", 2), ("调整指标值", 1)),
-    anti=("因公出国经费", "财政供养人员", "项目名称"),
+    anti=("因公出国经费", "财政供养人员情况", "项目名称"),
     head=(("unit", ("主管部门",)),),
     total_labels=("部门预算执行情况",),
     source_labels=(),
@@ -183,6 +185,9 @@ CHONGQING_DEPT = PROJECT_10.copy_as(
     goal_labels=(("goal_expected", ("年初绩效目标",)), ("goal_actual", ("全年目标实际完成情况",))),
     footer=(("preparer", ("部门联系人",)), ("phone", ("联系电话",))),
     weights=(),  # no 一级 headings: 执行率 10 + indicators 90
+    # bare targets ("100%", "26次") carry no comparison here: the unit scores by 得分系数 (PE613), not by
+    # the national formula
+    rules_off=frozenset({"PE203", "PE209"}),
     note="重庆市部门整体绩效自评表（执行率 10 分 + 指标 90 分，指标得分 = 权重 × 得分系数）",
 )
 
@@ -197,6 +202,7 @@ HUNAN_DEPT = PROJECT_10.copy_as(
            ("按收入性质分", 2), ("按支出性质分", 2), ("部门整体支出绩效自评表", 2), ("一级指标", 1),
            ("自评得分", 1)),
     anti=("项目名称", "执行率权重", "指标性质", "评价标准"),
+    head=(("unit", ("编报单位", "预算部门、单位名称", "部门(单位)名称", "单位名称")),),
     tables=(SG, BASIC, SELF),
     note="益阳市等湖南市县使用的部门整体支出绩效自评表（本工具模板即此样式）",
 )

@@ -189,7 +189,7 @@ _FUND_KINDS = {"initial_budget": L.AMOUNT, "budget": L.AMOUNT, "actual": L.AMOUN
 
 def _read_block(sh: _S, r0: int, ar: int, r1: int, family: Family, form: Form) -> None:
     sg = sh.sg
-    features = {"self", "generic"}
+    features = {"self", "generic", "head"}
     missing: list[str] = []
     # ---- head: project / unit labels, anywhere above the fund block --------------------------------
     head_vals: dict[str, Value] = {}
@@ -215,6 +215,8 @@ def _read_block(sh: _S, r0: int, ar: int, r1: int, family: Family, form: Form) -
     # ---- fund block --------------------------------------------------------------------------------
     ac = next(c for (r, c), t in sh.text.items() if r == ar and _label_hit(t, family.total_labels))
     hr, cols = _fund_header(sh, ar, ac, family)
+    if hr == ar:  # the block's label stands beside its column heads (Chongqing): figures on the next row
+        ar += 1
     form.funds_row = ar
     fu = form.self_eval.funds
     for attr, c in cols.items():
@@ -259,6 +261,8 @@ def _read_block(sh: _S, r0: int, ar: int, r1: int, family: Family, form: Form) -
     else:
         hr2, icols = ih
         features.add("indicators")
+        if "reason" in icols:
+            features.add("reasons")
         total = None
         for rr in range(hr2 + 1, r1 + 1):
             c_lim = min(icols.values()) + 3 if icols else 4

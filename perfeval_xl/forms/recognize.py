@@ -63,7 +63,9 @@ def recognise(grid, force: str | None = None) -> Recognition:
     per_sheet: dict[str, dict[str, float]] = {}
     for key, fam in FAMILIES.items():
         if fam.reader == "generic":  # one form per sheet (or several stacked): judge sheet by sheet
-            ss = {n: score(fam, t) for n, t in texts.items()}
+            ruled_out = any(a in whole for a in fam.anti)  # …but a fragment anywhere in the book rules it out
+            ss = {n: score(fam, t) * (ANTI_PENALTY if ruled_out and not any(a in t for a in fam.anti) else 1)
+                  for n, t in texts.items()}
             per_sheet[key] = ss
             scores[key] = max(ss.values(), default=0.0)
         else:  # tables spread over sheets: judge the workbook as a whole

@@ -61,8 +61,10 @@ def form_from_grid(grid: Grid, names: dict[str, tuple[str, str]] | None, source:
     else:
         rec = recognise(grid, force=family or None)
         fam = rec.family
+        if fam is None and rec.scores.get("hunan_dept", 0) < 0.2:
+            raise ReadError(source, NOT_A_FORM + rec.reason())
         if fam is None or fam.reader in ("hunan", "hunan2018"):
-            try:
+            try:  # a Hunan file with some tables missing scores low, and is still read by its reader
                 map_anchors(grid, form)
             except ReadError as e:
                 if fam is not None:

@@ -372,7 +372,7 @@ def _three_public(sh: _Sheet, span, form: Form) -> None:
 _BD_SG = (("bd_sg_total", _starts("三公经费")), ("bd_car_purchase", _starts("公车购置")),
           ("bd_car_maintenance", _starts("公车运行")), ("bd_car", _starts("公务用车")),
           ("bd_abroad", _contains("出国")), ("bd_reception", _contains("公务接待")))
-_BD_PUBLIC = (("public_office", _contains("办公费")),
+_BD_PUBLIC = (("public_office", lambda t: "办公费" in t or "办公经费" in t),
               ("public_utilities_travel", lambda t: "水费" in t or "电费" in t or "差旅费" in t),
               ("public_meetings_training", lambda t: "会议费" in t or "培训费" in t),
               ("procurement", _contains("政府采购")),
@@ -452,7 +452,7 @@ def _basic(sh: _Sheet, span, form: Form) -> None:
                     break
         elif phase == "projects":
             nxt = sh.label(r + 1, label_col)
-            if raw_t.startswith("公用经费") or ("公用经费" in raw_t and "办公费" in nxt):
+            if raw_t.startswith("公用经费") or ("公用经费" in raw_t and ("办公费" in nxt or "办公经费" in nxt)):
                 row_values("public_total", r)
                 phase = "public"
                 continue

@@ -215,10 +215,16 @@ def pe610(ctx: Ctx) -> None:
     inds = ctx.form.self_eval.indicators
     if fam is None or not inds:
         return
-    gs = groups_of(ctx)
+    by_title: dict[str, tuple] = {}  # one group per heading text (Sichuan repeats it on every line)
+    for h, lines in groups_of(ctx):
+        t = normalize(h.level1.display)
+        if t in by_title:
+            by_title[t][1].extend(lines)
+        else:
+            by_title[t] = (h, list(lines))
     weights = dict(fam.weights)
-    if weights and any(normalize(h.level1.display) for h, _ in gs):
-        titles = [(normalize(h.level1.display), h, lines) for h, lines in gs]
+    if weights and any(by_title):
+        titles = [(t, h, lines) for t, (h, lines) in by_title.items() if t]
         has_sat = any("满意" in t for t, _, _ in titles)
         if not any(heading_points(t) is not None for t, _, _ in titles):
             for t, h, lines in titles:

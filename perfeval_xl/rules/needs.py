@@ -22,12 +22,14 @@ NEEDS: _N = _codes({
     "PE105 PE107 PE108 PE110 PE111 PE112 PE113 PE303 PE304 PE310 PE311 PE312 PE410 PE413": ("basic",),
     "PE109": ("basic", "self"),
     "PE114 PE115": ("self", "sources.hunan"),
-    "PE201 PE202 PE203 PE204 PE206 PE208 PE209 PE210 PE305 PE306 PE307 PE409": ("self",),
-    "PE205 PE211 PE402 PE407 PE408 PE411 PE412": ("indicators",),
+    "PE201 PE202 PE203 PE204 PE206 PE208 PE209 PE210 PE305 PE306 PE307": ("self",),
+    "PE205 PE211 PE402 PE411 PE412": ("indicators",),
+    "PE407 PE408 PE409": ("reasons",),  # a form with no 偏差原因 column is not asked for reasons
     "PE207": ("total",),
     "PE401 PE405": ("hunan",),
     "PE403": ("footer.se",),
-    "PE602 PE605": ("generic",),
+    "PE602": ("head",),
+    "PE605": ("generic",),
     "PE603 PE604": ("sources",),
     "PE606 PE607 PE608 PE610 PE611 PE612 PE613": ("indicators",),
 })
