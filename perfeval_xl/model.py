@@ -270,6 +270,16 @@ class FundRow:
 
 
 @dataclass(slots=True)
+class Criterion:
+    """One line of a 评价指标表 whose scoring rule is written in words (Hunan 2018: 评价标准)."""
+
+    name: Value = field(default_factory=_v)  # 三级指标, e.g. "“三公经费”变动率(5分)"
+    standard: Value = field(default_factory=_v)  # 评价标准: "三公经费变动率≤0，计5分；每超过一个百分点扣0.5分"
+    score: Value = field(default_factory=_v)  # the 得分 given to the line
+    row: int | None = None
+
+
+@dataclass(slots=True)
 class ProjectInfo:
     """The head of a project self-evaluation (项目支出绩效自评表)."""
 
@@ -319,6 +329,7 @@ class Form:
     fund_sources: list[FundRow] = field(default_factory=list)  # rows under the 总额 row
     funds_row: int | None = None  # sheet row of 年度资金总额 / 总额
     texts: dict[str, Value] = field(default_factory=dict)  # 评价结论 · 存在问题 · 改进措施 …
+    criteria: list[Criterion] = field(default_factory=list)  # 评价指标表 lines with 评价标准 (Hunan 2018)
     template_rows: list[Value] = field(default_factory=list)  # placeholder rows left from the blank form
     parts: list["Form"] = field(default_factory=list)  # several forms in one workbook (one per project)
 

@@ -60,6 +60,9 @@ def render_text(reports: Iterable[Report], color: bool = False, quiet: bool = Fa
             if r.error:
                 line = _paint("无法校验", "1;31", color) + f"：{r.error}"
             out.append(f"{head}  {line}")
+            for part in r.parts:  # several project forms in the file: one line each
+                m = part.metrics
+                out.append(f"  — {inert_line((m.project or m.department) if m else '')}  {summary_line(part)}")
             continue
         if r.error:
             out.append(f"{head}\n  {_paint('无法校验', '1;31', color)}：{r.error}\n")

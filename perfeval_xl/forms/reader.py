@@ -85,7 +85,8 @@ def _label_hit(t: str, labels: tuple[str, ...]) -> str | None:
     """The label a cell is (exactly, after dropping notes in brackets and enumerators), or None."""
     b = _bare(t)
     for lab in labels:
-        if b == lab or t == lab:
+        n = norm_label(lab)  # labels are written as printed ("预算部门、单位名称"); cells are compared normalised
+        if b == n or t == n:
             return lab
     return None
 

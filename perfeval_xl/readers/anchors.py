@@ -633,14 +633,15 @@ def _narrative(sh: _Sheet, form: Form) -> None:
 
 _UNIT_NAME = re.compile(r"单位\)?名称")
 _UNITS_NOTE = re.compile(r"^(?:金额)?单位\s*[:：]\s*(?:万元|元|千元|亿元)")
-_UNIT_LABELS = (("unit", re.compile(r"(?:预算)?部门[、（(]?单位[）)]?名称\s*[:：]?|编报单位\s*[:：]?|单位名称\s*[:：]?")),)
+_UNIT_LABELS = (("unit", re.compile(r"(?:预算)?部门[、（(]?单位[）)]?名称\s*[:：]?|编报单位\s*[:：]?|填报单位\s*[:：]?|"
+                                   r"单位名称\s*[:：]?")),)
 
 
 def _unit_and_year(roles: dict[str, _Sheet], form: Form) -> None:
     order = [roles[r] for r in (L.SHEET_SG, L.SHEET_BASIC, L.SHEET_SELF) if r in roles]
     got_unit: dict[str, Value] = {}
     for sh in order:
-        hit = sh.find(lambda t: "编报单位" in t)
+        hit = sh.find(lambda t: "编报单位" in t or "填报单位" in t)
         if hit:
             _labeled(sh, (hit[0],), _UNIT_LABELS, {"unit": L.TEXT}, got_unit)
             if got_unit.get("unit") and got_unit["unit"].kind is Kind.TEXT and not _UNITS_NOTE.match(

@@ -12,7 +12,7 @@ from ..scoring import execution_rate, grade
 from ..settings import Settings
 from . import arithmetic, completeness, formulas, scores, variances  # noqa: F401  (registration)
 from . import families  # noqa: F401  (registration: PE6xx, rules of the form families)
-from .base import RULES, Ctx, W, info, num, rule
+from .base import EMPTY, RULES, Ctx, W, info, num, rule
 from .needs import keeps, runs
 
 # A rule that fails on an unexpected form must not take the others down (the clerk still gets the rest).
@@ -120,8 +120,16 @@ def run_rules(form: Form, settings: Settings | None = None, select=(), ignore=()
     order = _sheet_order(form)
     last = len(order)
     findings.sort(key=lambda f: (order.get(f.sheet, last), _cell_key(f.cell), f.code))
-    return Report(path=form.source, findings=findings,
-                  metrics=_metrics(form, s, scores.exec_score_of(ctx), scores.total_of(ctx)))
+    metrics = _metrics(form, s, scores.exec_score_of(ctx), scores.total_of(ctx))
+    if not metrics.score_provisional and _unscored(form):
+        metrics.score_provisional = True  # a project form sent with its scores left blank (issue 10)
+        metrics.score_note = "有指标给出了分值却未填自评得分，复核总分不完整"
+    return Report(path=form.source, findings=findings, metrics=metrics)
+
+
+def _unscored(form: Form) -> bool:
+    return any(num(i.points) and i.score.kind is EMPTY and i.score.loc is not None
+               for i in form.self_eval.indicators)
 
 
 def _prefixes(patterns) -> tuple[str, ...]:

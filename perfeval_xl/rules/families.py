@@ -265,3 +265,53 @@ def pe613(ctx: Ctx) -> None:
 
 
 __all__ = ["pe601", "Decimal"]
+
+
+_STANDARD = re.compile(
+    r"^(?P<what>[^≤≥<>=]+?)(?P<op>≤|<=|≥|>=|<|>|=)(?P<thr>-?\d+(?:\.\d+)?)(?P<pct>%)?[,，;；]?"
+    r"计(?P<pts>\d+(?:\.\d+)?)分[,，;；]每(?P<dir>超过|高于|低于|少于|减少)(?:一|1)个百分点扣(?P<ded>\d+(?:\.\d+)?)分")
+
+
+def _criterion_value(what: str, form) -> tuple[Decimal, str] | None:
+    """The indicator a 评价标准 names, computed from the 基础数据表 (a ratio), with how it was computed."""
+    b = form.basic
+    if "在职人员控制率" in what or "人员控制率" in what:
+        q, a = num(b.staffing.quota), num(b.staffing.actual)
+        return (a / q, f"在职 {a} ÷ 编制 {q}") if q and a is not None else None
+    if "三公" in what and "变动率" in what:
+        p, a = num(b.sg_total.prev), num(b.sg_total.actual)
+        return ((a - p) / p, f"（本年 {amt(a)} − 上年 {amt(p)}）÷ 上年 {amt(p)}") if p and a is not None else None
+    if "三公" in what and "控制率" in what:
+        bu, a = num(b.sg_total.budget), num(b.sg_total.actual)
+        return (a / bu, f"决算 {amt(a)} ÷ 预算 {amt(bu)}") if bu and a is not None else None
+    if "公用经费控制率" in what:
+        bu, a = num(b.public_total.budget), num(b.public_total.actual)
+        return (a / bu, f"决算 {amt(a)} ÷ 预算 {amt(bu)}") if bu and a is not None else None
+    return None
+
+
+@rule(info("PE614", "得分与评价标准不符", W, G, """
+评分规则写成文字的指标（湖南 2018 年前后的评价指标表，如“三公经费变动率≤0，计5分；每超过一个百分点扣0.5分，
+扣完为止”），按基础数据表中的数据复算：在职人员控制率、“三公经费”变动率与控制率、公用经费控制率。
+改正：按评价标准和基础数据重算得分。"""))
+def pe614(ctx: Ctx) -> None:
+    for c in ctx.form.criteria:
+        if c.score.kind is not NUMBER or c.standard.kind is not TEXT:
+            continue
+        m = _STANDARD.match(normalize(c.standard.text).replace("“", "").replace("”", "").replace('"', ""))
+        if m is None:
+            continue
+        got = _criterion_value(m.group("what"), ctx.form)
+        if got is None:
+            continue
+        ratio, how = got
+        v = ratio * 100  # percentage points
+        thr, full, ded = Decimal(m.group("thr")), Decimal(m.group("pts")), Decimal(m.group("ded"))
+        op = m.group("op")
+        miss = max(ZERO, v - thr) if op in ("≤", "<=", "<", "=") else max(ZERO, thr - v)
+        exp = max(ZERO, round(full - ded * miss, 2))
+        if abs(exp - c.score.number) <= ctx.s.tolerance + EPS:
+            continue
+        e, a = pts(exp), pts(c.score.number)
+        ctx.add("PE614", c.score, f"指标“{normalize(c.name.display)}”按评价标准“{normalize(c.standard.text)}”："
+                f"{m.group('what')}为 {pct(ratio)}（{how}），应得 {e} 分，表中为 {a}。请按评价标准重算得分", e, a)

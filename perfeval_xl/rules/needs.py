@@ -31,6 +31,7 @@ NEEDS: _N = _codes({
     "PE602": ("head",),
     "PE605": ("generic",),
     "PE603 PE604": ("sources",),
+    "PE614": ("criteria", "basic"),
     "PE606 PE607 PE608 PE610 PE611 PE612 PE613": ("indicators",),
 })
 

@@ -469,9 +469,9 @@ def hunan2018_book(unit: str, staff=(21, 21, "100%"), sg=None, projects=None, pu
     rows(ws2, 2, [["一级指标", "得分", "二级指标", "得分", "三级指标", "得分", "评价标准", "指标说明", "得分"]])
     rows(ws2, 3, [["投入(20分)", 18, "预算配置(10分)", 9, "在职人员控制率(5分)", 5,
                    "在职人员控制率≤100%，计5分；每超过一个百分点扣0.5分，扣完为止", "在职人员控制率=在职人员数/编制数", 5]])
-    rows(ws2, 4, [[None, None, None, None, "“三公经费”变动率(5分)", 4,
+    rows(ws2, 4, [[None, None, None, None, "“三公经费”变动率(5分)", 5,
                    "三公经费变动率≤0，计5分；每超过一个百分点扣0.5分，扣完为止",
-                   "“三公经费”变动率=（本年度“三公经费”总额-上年度“三公经费”总额）/上年度“三公经费”总额", 5]])
+                   "“三公经费”变动率=（本年度“三公经费”总额-上年度“三公经费”总额）/上年度“三公经费”总额", 4]])
     return wb, ws, r
 
 
@@ -481,7 +481,8 @@ def yueyang_2018(outdir: str) -> Fixture:
     Source: http://www.yueyang.gov.cn/cgj/9886/9901/content_1560779.html (岳阳市城市管理监督指挥中心
     2018绩效评价自评报告及评分表: 人员编制 21, 实有人数 21; 联络电话 8690022). The 基础数据表 is laid out
     as the 附件3 form (domain.md §8e): years spelled out in the column heads, 其中：办公经费; amounts are
-    illustrative. Planted: 三公经费 not the sum of its lines (PE107), 项目支出 total not Σ lines (PE108)."""
+    illustrative. Planted: 三公经费 not the sum of its lines (PE107), 项目支出 total not Σ lines (PE108); in the
+    评价指标表, “三公经费”变动率 (−13.24 %, so 5 of 5 by its own 评价标准) scored 4 (PE614)."""
     wb, ws, r = hunan2018_book("岳阳市城市管理监督指挥中心",
                                sg=[("三公经费", [6.8, 6.0, 5.9]), ("1、公务用车购置和维护经费", [4.0, 3.5, 3.1]),
                                    ("其中：公车购置", [0, 0, 0]), ("公车运行维护", [4.0, 3.5, 3.1]),
@@ -490,7 +491,7 @@ def yueyang_2018(outdir: str) -> Fixture:
     path = os.path.join(outdir, "岳阳市城管监督指挥中心_2018.xlsx")
     wb.save(path)
     return Fixture(path, "hunan_2018", "岳阳市城市管理监督指挥中心", 2018, "", [
-        ("PE107", "基础数据表!D7"), ("PE108", "基础数据表!D13")])
+        ("PE107", "基础数据表!D7"), ("PE108", "基础数据表!D13"), ("PE614", "评价指标表!I4")])
 
 
 BUILDERS = (tangxi_project, tangxi_planted, dept_10, qingshen_stacked, qingshen_per_sheet, chongqing,
