@@ -198,3 +198,11 @@ def test_every_family_rule_has_a_passing_and_a_failing_case():
     assert not missing, missing
     for c in codes:  # messages end with what to do: the doc says how to fix it
         assert "改正" in CATALOG[c].explanation
+
+
+def test_the_seed_files_are_the_hunan_family(seed_example, seed_original, template_path):
+    for path in (seed_example, seed_original, template_path):
+        r = check_file(path)
+        assert r.form == "hunan_dept" and r.metrics.form == "hunan_dept", (path, r.form, r.error)
+    form = read_workbook(seed_original, fast=True)
+    assert form.confidence >= 0.9 and form.tables >= {"sg", "basic", "self", "hunan"} and not form.missing_tables
