@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from functools import lru_cache
 
 from .. import layout as L
 from ..model import Form, FundRow, Indicator, Kind, Loc, ProjectInfo, Value
-from ..readers.grid import Grid, SheetGrid, a1
+from ..readers.grid import Grid, SheetGrid, a1, loc
 from ..values import clean_text, norm_label, parse_cell
 from .families import Family
 
@@ -23,6 +24,7 @@ _PLACEHOLDER = re.compile(r"^(?:指标\s*\d+\s*[:：]?|[.…·。]+|……)$")
 _INDICATOR_PREFIX = re.compile(r"^指标\s*\d+\s*[:：]?\s*")
 
 
+@lru_cache(maxsize=16384)
 def _bare(t: str) -> str:
     """A normalised label without bracketed notes and enumerators: "实施单位(盖章)" -> "实施单位"."""
     return _ENUM.sub("", _BRACKETS.sub("", t), count=1)
@@ -32,28 +34,35 @@ class _S:
     """A sheet with its normalised text cells."""
 
     def __init__(self, sg: SheetGrid):
+        from .recognize import norm_cells
+
         self.sg = sg
-        self.text: dict[tuple[int, int], str] = {}
-        for r, row in enumerate(sg.rows, start=1):
-            for c, v in enumerate(row, start=1):
-                if isinstance(v, str) and v.strip():
-                    t = norm_label(v)
-                    if t:
-                        self.text[(r, c)] = t
+        self.text: dict[tuple[int, int], str] = norm_cells(sg)
+        self.rows_of: dict[int, list[tuple[int, str]]] = {}  # row -> [(col, text)]
+        for (r, c), t in self.text.items():
+            self.rows_of.setdefault(r, []).append((c, t))
 
     def t(self, r: int, c: int) -> str:
         return self.text.get((r, c), "")
 
     def cells(self, r1: int, r2: int):
-        for (r, c), t in self.text.items():
-            if r1 <= r <= r2:
+        rows_of = self.rows_of
+        for r in range(max(r1, 1), min(r2, self.sg.max_row) + 1):
+            for c, t in rows_of.get(r, ()):
                 yield r, c, t
 
     def value(self, r: int, c: int, kind: str, hint: bool = False) -> Value:
-        raw = self.sg.value(r, c)
-        at = Loc(self.sg.name, a1(r, c))
-        f = self.sg.formula(r, c)
-        fmt = self.sg.number_format(r, c)
+        sg = self.sg
+        at = loc(sg.name, r, c)
+        if not sg.formulas and not sg.number_formats:  # values-only readers: the short way
+            rows = sg.rows
+            raw = rows[r - 1][c - 1] if r <= len(rows) and c <= len(rows[r - 1]) else None
+            if raw == "":
+                raw = None
+            return parse_cell(raw, kind, loc=at, hint=hint)
+        raw = sg.value(r, c)
+        f = sg.formula(r, c)
+        fmt = sg.number_format(r, c)
         if f is not None and raw is None and self.sg.blank_results and (r, c) in self.sg.blank_results:
             f = None  # a formula whose cached result is "": blank, as shown
         return parse_cell(raw, kind, loc=at, formula=f, number_format=fmt, hint=hint)
@@ -81,26 +90,30 @@ class _S:
         return None
 
 
+@lru_cache(maxsize=32768)
 def _label_hit(t: str, labels: tuple[str, ...]) -> str | None:
-    """The label a cell is (exactly, after dropping notes in brackets and enumerators), or None."""
+    """The label a cell is (exactly, after dropping notes in brackets and enumerators), or None.
+    Labels are written as printed ("预算部门、单位名称"); cells are compared normalised."""
     b = _bare(t)
     for lab in labels:
-        n = norm_label(lab)  # labels are written as printed ("预算部门、单位名称"); cells are compared normalised
+        n = norm_label(lab)
         if b == n or t == n:
             return lab
     return None
 
 
+@lru_cache(maxsize=256)
+def _inline_rx(labels: tuple[str, ...]):
+    alts = "|".join(r"\s*".join(map(re.escape, lab)) for lab in labels)
+    return re.compile(r"^\s*(?:" + alts + r")\s*(?:[(（][^)）]*[)）])?\s*[:：]\s*(.*)$", re.S)
+
+
 def _inline(raw, labels: tuple[str, ...]) -> str | None:
     """"项目负责人：张三" -> "张三" (a label with its value typed after a colon)."""
-    if not isinstance(raw, str):
+    if not isinstance(raw, str) or ("：" not in raw and ":" not in raw):
         return None
-    s = clean_text(raw)
-    for lab in labels:
-        m = re.match(r"^\s*" + r"\s*".join(map(re.escape, lab)) + r"\s*(?:[(（][^)）]*[)）])?\s*[:：]\s*(.*)$", s, re.S)
-        if m:
-            return m.group(1).strip()
-    return None
+    m = _inline_rx(labels).match(clean_text(raw))
+    return m.group(1).strip() if m else None
 
 
 def read_family(grid: Grid, family: Family, sheets: list[str], form: Form) -> None:
@@ -214,7 +227,7 @@ def _read_block(sh: _S, r0: int, ar: int, r1: int, family: Family, form: Form) -
     if not form.year:
         missing.append("年度")
     # ---- fund block --------------------------------------------------------------------------------
-    ac = next(c for (r, c), t in sh.text.items() if r == ar and _label_hit(t, family.total_labels))
+    ac = next(c for c, t in sh.rows_of.get(ar, ()) if _label_hit(t, family.total_labels))
     hr, cols = _fund_header(sh, ar, ac, family)
     if hr == ar:  # the block's label stands beside its column heads (Chongqing): figures on the next row
         ar += 1
@@ -383,6 +396,7 @@ def _data_row(sh: _S, r: int) -> bool:
     return any(isinstance(v, (int, float)) for v in (sh.sg.rows[r - 1] if r <= len(sh.sg.rows) else ()))
 
 
+_IND_ATTRS = ("name", "actual", "points", "score", "reason", "coefficient", "core")
 _IND_KINDS = {"points": L.POINTS, "score": L.POINTS, "coefficient": L.PERCENT}
 
 
@@ -393,11 +407,8 @@ def _indicators(sh: _S, first: int, last: int, cols: dict[str, int], form: Form)
     for r in range(first, last + 1):
         vals = {attr: sh.value(r, c, _IND_KINDS.get(attr, L.TEXT), hint=attr == "coefficient")
                 for attr, c in cols.items() if attr not in ("level1", "level2")}
-        ind = Indicator(row=r)
-        for attr in ("name", "actual", "points", "score", "reason", "coefficient", "core"):
-            if attr in vals:
-                setattr(ind, attr, vals[attr])
-        ind.target = _target(vals)
+        kw = {attr: vals[attr] for attr in _IND_ATTRS if attr in vals}  # given values: no default Values made
+        ind = Indicator(row=r, target=_target(vals), **kw)
         for attr, lastv in (("level1", last1), ("level2", last2)):
             c = cols.get(attr)
             if c is None:

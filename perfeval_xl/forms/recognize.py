@@ -33,16 +33,25 @@ class Recognition:
                 "未找到年度资金总额、因公出国经费、项目名称、三级指标等表头")
 
 
-def sheet_text(rows) -> str:
+def norm_cells(sg) -> dict[tuple[int, int], str]:
+    """(row, col) -> normalised text of every text cell of a sheet, computed once per sheet (the recogniser
+    and the family reader both use it)."""
+    got = getattr(sg, "_norm_cells", None)
+    if got is None:
+        got = {}
+        for r, row in enumerate(sg.rows, start=1):
+            for c, v in enumerate(row, start=1):
+                if v.__class__ is str and v:
+                    t = norm_label(v)
+                    if t:
+                        got[(r, c)] = t
+        sg._norm_cells = got
+    return got
+
+
+def sheet_text(sg) -> str:
     """The sheet's short cells (labels, not prose), normalised and joined."""
-    out = []
-    for row in rows:
-        for v in row:
-            if isinstance(v, str) and v:
-                t = norm_label(v)
-                if t and len(t) <= 40:
-                    out.append(t)
-    return "\x00".join(out)
+    return "\x00".join(t for t in norm_cells(sg).values() if len(t) <= 40)
 
 
 def score(family: Family, text: str) -> float:
@@ -56,7 +65,7 @@ def score(family: Family, text: str) -> float:
 
 def recognise(grid, force: str | None = None) -> Recognition:
     """The family of a workbook. force: a family key (--form) that skips the choice."""
-    texts = {name: sheet_text(sg.rows) for name, sg in grid.sheets.items() if name.strip() not in _OUR_SHEETS}
+    texts = {name: sheet_text(sg) for name, sg in grid.sheets.items() if name.strip() not in _OUR_SHEETS}
     texts = {n: t for n, t in texts.items() if t}
     whole = "\x00".join(texts.values())
     scores: dict[str, float] = {}

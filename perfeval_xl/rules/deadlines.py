@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from functools import lru_cache
 
 from ..scoring import ScoreKind, ScoreResult, normalize
 
@@ -16,6 +17,7 @@ _ACTUAL_MONTH = re.compile(r"(?:(?:19|20)\d{2}\s*[年./-]\s*)?(\d{1,2})\s*(?:月
 _ON_TIME = ("按时", "如期", "及时", "提前", "已完成", "完成")
 
 
+@lru_cache(maxsize=4096)
 def deadline_month(target: str | None) -> int | None:
     """The month a deadline target names (年底 = 12), or None when the target is not a deadline."""
     if not target:
@@ -31,6 +33,7 @@ def deadline_month(target: str | None) -> int | None:
     return int(m.group(1)) if m.group(1) else 12
 
 
+@lru_cache(maxsize=4096)
 def actual_month(actual: str | None) -> int | None:
     if not actual:
         return None

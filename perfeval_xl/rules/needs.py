@@ -5,6 +5,8 @@ family does not have is not "未填写". Forms read without a declaration (table
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 _N = dict[str, frozenset[str]]
 
 
@@ -36,6 +38,7 @@ NEEDS: _N = _codes({
 })
 
 
+@lru_cache(maxsize=4096)
 def runs(codes, tables: frozenset[str] | None, off: frozenset[str] = frozenset()) -> bool:
     """Whether a rule emitting `codes` applies to a form holding `tables` (None: every rule applies)."""
     if all(c in off for c in codes):
@@ -45,6 +48,7 @@ def runs(codes, tables: frozenset[str] | None, off: frozenset[str] = frozenset()
     return any(NEEDS.get(c, frozenset()) <= tables for c in codes if c not in off)
 
 
+@lru_cache(maxsize=4096)
 def keeps(code: str, tables: frozenset[str] | None, off: frozenset[str] = frozenset()) -> bool:
     if code in off:
         return False
