@@ -206,3 +206,31 @@ def test_the_seed_files_are_the_hunan_family(seed_example, seed_original, templa
         assert r.form == "hunan_dept" and r.metrics.form == "hunan_dept", (path, r.form, r.error)
     form = read_workbook(seed_original, fast=True)
     assert form.confidence >= 0.9 and form.tables >= {"sg", "basic", "self", "hunan"} and not form.missing_tables
+
+
+def test_every_family_reads_alike_from_xls_as_old_excel_saves_it(fixtures, tmp_path):
+    """Bureaus still receive .xls: every fixture saved as .xls by LibreOffice (one call) reads the same."""
+    import shutil
+    import subprocess
+
+    from conftest import require_soffice
+
+    soffice = require_soffice()
+    profile = tmp_path / "profile"
+    out = tmp_path / "xls"
+    subprocess.run([soffice, f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to",
+                    "xls:MS Excel 97", "--outdir", str(out), *[fx.path for fx in fixtures]],
+                   check=True, timeout=300, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   env=dict(os.environ, HOME=str(profile)))
+    shutil.rmtree(profile, ignore_errors=True)
+    for fx in fixtures:
+        xls = out / (os.path.splitext(os.path.basename(fx.path))[0] + ".xls")
+        r = check_file(str(xls))
+        assert r.error is None and r.form == fx.family, (xls, r.error, r.form)
+        units = r.parts or [r]
+        assert all(u.metrics.year == fx.year and fx.unit in u.metrics.department for u in units), xls
+        found = {(f.code, f"{f.sheet}!{f.cell}" if f.sheet else "") for f in r.findings}
+        assert not [x for x in fx.faults if x not in found], (xls, fx.faults, sorted(found))
+        for i, faults in fx.part_faults.items():
+            got = {(f.code, f"{f.sheet}!{f.cell}") for f in r.parts[i].findings}
+            assert not [x for x in faults if x not in got], (xls, i, faults, sorted(got))
