@@ -20,6 +20,9 @@ D = Decimal
 # Table roles (shared with the Hunan reader's sheet roles) and their Chinese names for messages.
 SG, BASIC, SELF, NARRATIVE = "sg", "basic", "self", "narrative"
 TABLE_NAMES = {SG: "三公经费情况表", BASIC: "基础数据表", SELF: "绩效自评表", NARRATIVE: "报告正文"}
+# 财预〔2020〕10号's split when headings state no points; a family keeping it follows the bureau's settings
+# (weight_output, weight_effect, weight_satisfaction, weight_effect_no_satisfaction).
+NATIONAL_WEIGHTS = (("产出", D(50)), ("效益", D(30)), ("满意度", D(10)))
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,7 @@ class Family:
     )
     footer: tuple[tuple[str, tuple[str, ...]], ...] = ()  # preparer/date/phone labels, when the family has them
     # Scoring: the usual weights when headings state no points (财预〔2020〕10号).
-    weights: tuple[tuple[str, Decimal], ...] = (("产出", D(50)), ("效益", D(30)), ("满意度", D(10)))
+    weights: tuple[tuple[str, Decimal], ...] = NATIONAL_WEIGHTS
     weight_effect_no_satisfaction: Decimal = D(40)
     weight_execution: Decimal = D(10)
     dominant_share: Decimal = D("0.75")  # one indicator carrying more than this share of the points: warn

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from ..forms.families import get_family
+from ..forms.families import NATIONAL_WEIGHTS, get_family
 from ..model import Value
 from ..scoring import ScoreKind, normalize, parse_target
 from .base import EMPTY, EPS, NA, NUMBER, TEXT, ZERO, Ctx, E, I, W, amt, heading_points, info, num, pct, pts, rule
@@ -223,6 +223,11 @@ def pe610(ctx: Ctx) -> None:
         else:
             by_title[t] = (h, list(lines))
     weights = dict(fam.weights)
+    no_sat = fam.weight_effect_no_satisfaction
+    if fam.weights == NATIONAL_WEIGHTS:  # the national split: the bureau's settings may change it
+        s = ctx.s
+        weights = {"产出": s.weight_output, "效益": s.weight_effect, "满意度": s.weight_satisfaction}
+        no_sat = s.weight_effect_no_satisfaction
     if weights and any(by_title):
         titles = [(t, h, lines) for t, (h, lines) in by_title.items() if t]
         has_sat = any("满意" in t for t, _, _ in titles)
@@ -231,7 +236,7 @@ def pe610(ctx: Ctx) -> None:
                 key = next((k for k in weights if k in t), None)
                 if key is None:
                     continue
-                usual = weights[key] if (key != "效益" or has_sat) else fam.weight_effect_no_satisfaction
+                usual = weights[key] if (key != "效益" or has_sat) else no_sat
                 got = sum((num(i.points) or ZERO for i in lines), ZERO)
                 if abs(got - usual) > EPS:
                     ctx.add("PE610", h.level1_loc or h.level1.loc,
