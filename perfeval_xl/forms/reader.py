@@ -39,8 +39,19 @@ class _S:
         self.sg = sg
         self.text: dict[tuple[int, int], str] = norm_cells(sg)
         self.rows_of: dict[int, list[tuple[int, str]]] = {}  # row -> [(col, text)]
+        self.by_text: dict[str, list[tuple[int, int]]] = {}  # normalised text and its bare form -> cells
+        self.colon: list[tuple[int, int, str]] = []  # cells typed "label：value"
+        self.headers: dict = {}  # (row, col, family) -> the fund block's header, found once
+        rows = sg.rows
         for (r, c), t in self.text.items():
             self.rows_of.setdefault(r, []).append((c, t))
+            b = _bare(t)
+            self.by_text.setdefault(t, []).append((r, c))
+            if b != t:
+                self.by_text.setdefault(b, []).append((r, c))
+            raw = rows[r - 1][c - 1]
+            if "：" in raw or ":" in raw:
+                self.colon.append((r, c, raw))
 
     def t(self, r: int, c: int) -> str:
         return self.text.get((r, c), "")
@@ -77,7 +88,7 @@ class _S:
             v = self.sg.value(r, cc)
             if v is None or (isinstance(v, str) and not v.strip()):
                 continue
-            if labels and _bare(self.t(r, cc)) in labels:
+            if labels and _label_hit(self.t(r, cc), labels):
                 return None
             return r, cc
         return None
@@ -169,6 +180,13 @@ def _block_start(sh: _S, lo: int, ar: int, family: Family) -> int:
 
 def _fund_header(sh: _S, ar: int, ac: int, family: Family):
     """(header row, attr -> column) of the fund block whose total label stands at (ar, ac)."""
+    key = (ar, ac, family.key)
+    if key not in sh.headers:
+        sh.headers[key] = _find_fund_header(sh, ar, ac, family)
+    return sh.headers[key]
+
+
+def _find_fund_header(sh: _S, ar: int, ac: int, family: Family):
     best = None
     for hr in (ar - 1, ar - 2, ar - 3, ar):
         if hr < 1:
@@ -190,10 +208,17 @@ def _map_cols(sh: _S, hr: int, spec, c_min: int = 1) -> dict[str, int]:
                 t = sh.t(*top)
         if not t:
             continue
+        hit = None
         for attr, frags in spec:
-            if attr not in cols and any(f in t for f in frags):
-                cols[attr] = c
-                break
+            if attr not in cols:
+                for f in frags:
+                    if f in t:
+                        hit = attr
+                        break
+                if hit is not None:
+                    break
+        if hit is not None:
+            cols[hit] = c
     return cols
 
 
@@ -278,12 +303,13 @@ def _read_block(sh: _S, r0: int, ar: int, r1: int, family: Family, form: Form) -
         if "reason" in icols:
             features.add("reasons")
         total = None
+        c_lim = min(icols.values()) + 3 if icols else 4
+        closers = tuple(lab for _, labs in family.text_fields for lab in labs)
         for rr in range(hr2 + 1, r1 + 1):
-            c_lim = min(icols.values()) + 3 if icols else 4
-            for c in range(1, c_lim + 1):
-                t = sh.t(rr, c)
-                if t and (any(_bare(t).startswith(x) for x in family.ind_total)
-                          or _label_hit(t, tuple(l for _, ls in family.text_fields for l in ls))):
+            for c, t in sh.rows_of.get(rr, ()):  # the row's text cells, left to right
+                if c > c_lim:
+                    break
+                if _bare(t).startswith(family.ind_total) or (closers and _label_hit(t, closers)):
                     total = rr
                     break
             if total is not None:
@@ -342,25 +368,36 @@ def _find(sh: _S, r1: int, r2: int, labels: tuple[str, ...]):
 
 def _labeled(sh: _S, r1: int, r2: int, labels: tuple[str, ...]) -> Value | None:
     """A label's value: typed after its colon in the same cell, or the next filled cell to the right.
-    A label with nothing beside it gives an EMPTY Value at the cell right of it (the field exists)."""
+    A label with nothing beside it gives an EMPTY Value at the cell right of it (the field exists).
+    The first such cell in reading order wins."""
     sg = sh.sg
-    for r, c, t in sh.cells(r1, r2):
-        raw = sg.value(r, c)
-        inline = _inline(raw, labels)
-        if inline is not None and inline:
-            return parse_cell(inline, L.TEXT, loc=Loc(sg.name, a1(r, c)))
-        if _label_hit(t, labels) or inline == "":
-            rc = sh.right(r, c, labels=tuple(l for l in labels))
-            if rc is not None:
-                return sh.value(rc[0], rc[1], L.TEXT)
-            top = sg.merge_top(r, c)
-            nxt = c + 1
-            if top is not None:  # the label's own merge: the value cell starts after it
-                for (a, b, cc, d) in sg.merged:
-                    if (a, b) == top:
-                        nxt = d + 1
-                        break
-            return Value(Kind.EMPTY, loc=Loc(sg.name, a1(r, nxt)))
+    hits: set[tuple[int, int]] = set()
+    for lab in labels:
+        for rc in sh.by_text.get(norm_label(lab), ()):
+            if r1 <= rc[0] <= r2:
+                hits.add(rc)
+    inline_at: dict[tuple[int, int], str] = {}
+    for r, c, raw in sh.colon:
+        if r1 <= r <= r2:
+            got = _inline(raw, labels)
+            if got is not None:
+                inline_at[(r, c)] = got
+                hits.add((r, c))
+    for r, c in sorted(hits):
+        inline = inline_at.get((r, c))
+        if inline:
+            return parse_cell(inline, L.TEXT, loc=loc(sg.name, r, c))
+        rc = sh.right(r, c, labels=labels)
+        if rc is not None:
+            return sh.value(rc[0], rc[1], L.TEXT)
+        top = sg.merge_top(r, c)
+        nxt = c + 1
+        if top is not None:  # the label's own merge: the value cell starts after it
+            for (a, b, cc, d) in sg.merged:
+                if (a, b) == top:
+                    nxt = d + 1
+                    break
+        return Value(Kind.EMPTY, loc=loc(sg.name, r, nxt))
     return None
 
 
