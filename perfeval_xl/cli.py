@@ -143,7 +143,7 @@ def _some(names, n: int = SHOW_NAMES) -> str:
 def cmd_check(args) -> int:
     from . import batch
     from .output import render_json, render_text, use_color
-    from .pipeline import CheckOptions
+    from .pipeline import CheckOptions, with_parts
 
     if args.jobs is not None and args.jobs < 1:
         print("perfeval：--jobs 应为正整数", file=sys.stderr)
@@ -186,10 +186,10 @@ def cmd_check(args) -> int:
             dest = _annotate_dest(r.path, args.paths, args.annotate, default_dest, used)
             outputs.add(os.path.realpath(dest))
             if not r.error:
-                tasks.append((r.path, _with_parts(r), dest, False))
+                tasks.append((r.path, with_parts(r), dest, False))
         skipped = [f for f in skipped if os.path.realpath(f) not in outputs]  # replaced by this run
     elif args.in_place:
-        tasks = [(r.path, _with_parts(r), None, True) for r in reports if not r.error]
+        tasks = [(r.path, with_parts(r), None, True) for r in reports if not r.error]
 
     # the results first (as soon as they are known), then the slower writing, with its own progress bar
     if args.format == "json":
@@ -234,17 +234,6 @@ def cmd_check(args) -> int:
         return EXIT_FAILED
     # a workbook of several project forms carries its findings in its parts
     return EXIT_FINDINGS if any(r.errors or any(p.errors for p in r.parts) for r in reports) else EXIT_CLEAN
-
-
-def _with_parts(r):
-    """The report to mark a workbook with: a workbook of several project forms is marked with every part's
-    findings (they are cells of the one file)."""
-    if not r.parts:
-        return r
-    from .findings import Report
-
-    findings = list(r.findings) + [f for p in r.parts for f in p.findings]
-    return Report(path=r.path, findings=findings, metrics=r.metrics, error=r.error, form=r.form, parts=r.parts)
 
 
 def _skipped_message(skipped, reasons=None) -> str:

@@ -45,6 +45,16 @@ def check_form(form, options: CheckOptions | None = None, path: str | None = Non
     return report
 
 
+def with_parts(report: Report) -> Report:
+    """The report to mark a workbook with (annotated copies, the Excel button): a workbook of several project
+    forms is marked with every part's findings, since they are cells of the one file. Other reports as they are."""
+    if not report.parts:
+        return report
+    findings = list(report.findings) + [f for p in report.parts for f in p.findings]
+    return Report(path=report.path, findings=findings, metrics=report.metrics, error=report.error,
+                  form=report.form, parts=report.parts)
+
+
 def _file_metrics(form, parts):
     """The file-level entry of a workbook holding several forms: who and when, and the sums of the parts'
     budgets (each part keeps its own scores)."""

@@ -234,3 +234,13 @@ def test_every_family_reads_alike_from_xls_as_old_excel_saves_it(fixtures, tmp_p
         for i, faults in fx.part_faults.items():
             got = {(f.code, f"{f.sheet}!{f.cell}") for f in r.parts[i].findings}
             assert not [x for x in faults if x not in got], (xls, i, faults, sorted(got))
+
+
+def test_run_rules_on_a_book_of_several_projects_marks_every_part(fixtures):
+    """The Excel button calls run_rules on the whole live book: it gets every part's findings."""
+    fx = next(f for f in fixtures if f.parts)
+    form = read_workbook(fx.path, fast=True)
+    rep = run_rules(form)
+    assert len(rep.parts) == 2 and rep.form == "sichuan_project"
+    assert len(rep.findings) == sum(len(p.findings) for p in rep.parts) > 0
+    assert check_file(fx.path).findings == []  # the pipeline's file entry keeps them in its parts only

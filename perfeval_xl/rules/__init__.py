@@ -87,6 +87,15 @@ def run_rules(form: Form, settings: Settings | None = None, select=(), ignore=()
     (never shown at a cell that is not there); tests turn it off to prove no rule relies on it."""
     from ..forms import get_family
 
+    if form.parts:  # several forms in one workbook (a live book read by the Excel button): each on its own,
+        # and the result carries every part's findings so that the one book is marked with all of them
+        from ..pipeline import _file_metrics
+
+        parts = [run_rules(p, settings, select, ignore, phantom_guard=phantom_guard) for p in form.parts]
+        for p in parts:
+            p.form = form.family
+        return Report(path=form.source, findings=[f for p in parts for f in p.findings],
+                      metrics=_file_metrics(form, parts), form=form.family, parts=parts)
     s = settings or Settings()
     select = tuple(select) + tuple(s.select)
     ignore = tuple(ignore) + tuple(s.ignore)
