@@ -40,13 +40,9 @@ class _Sheet:
     def __init__(self, grid: Grid, sg: SheetGrid):
         self.grid = grid
         self.sg = sg
-        self.text: dict[tuple[int, int], str] = {}
-        for r, row in enumerate(sg.rows, start=1):
-            for c, v in enumerate(row, start=1):
-                if isinstance(v, str) and v:
-                    t = norm_label(v)
-                    if t:
-                        self.text[(r, c)] = t
+        from ..forms.recognize import norm_cells
+
+        self.text: dict[tuple[int, int], str] = norm_cells(sg)  # normalised once per sheet (recognition did)
         self.joined = "\x00".join(self.text.values())
         # labels, not prose (填报说明 mentions every label): role detection looks at short cells only
         self.short = "\x00".join(t for t in self.text.values() if len(t) <= 30)
