@@ -189,8 +189,15 @@ _INSTRUCTION = re.compile(r"[(（]\s*\d+\s*字以内\s*[)）]|结合自评情况
 留在了报送的表中。说明文字留在评价结论等栏目里，等于这一栏没有填写。改正：删去占位行，用实际内容替换说明文字。"""))
 def pe609(ctx: Ctx) -> None:
     form = ctx.form
-    for v in form.template_rows:
+    rows = form.template_rows
+    if len(rows) == 1:
+        v = rows[0]
         ctx.add("PE609", v, f"“{normalize(v.display)}”是空白表样的占位行。请删去该行或填写指标", "删去或填写", v.display)
+    elif rows:  # one finding for one cause: the first row, the others named
+        names = "、".join(dict.fromkeys(f"“{normalize(v.display)}”" for v in rows))
+        where = "、".join(v.loc.cell for v in rows[:8] if v.loc) + ("等" if len(rows) > 8 else "")
+        ctx.add("PE609", rows[0], f"表中留有 {len(rows)} 行空白表样的占位行（{names}，在 {where}）。请删去这些行或填写指标",
+                "删去或填写", f"{len(rows)} 行")
     fields = list(form.texts.values()) + [form.self_eval.goal_expected, form.self_eval.goal_actual]
     for v in fields:
         if v.kind is TEXT and v.text and _INSTRUCTION.search(v.text):
