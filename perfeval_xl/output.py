@@ -91,9 +91,10 @@ def render_text(reports: Iterable[Report], color: bool = False, quiet: bool = Fa
         out.append("  " + summary_line(r) + "\n")
     if len(reports) > 1:
         bad = sum(1 for r in reports if r.error)
-        e = sum(r.errors for r in reports)
-        w = sum(r.warnings for r in reports)
-        i = sum(r.infos for r in reports)
+        units = [u for r in reports for u in [r, *r.parts]]  # a workbook's project forms count too
+        e = sum(u.errors for u in units)
+        w = sum(u.warnings for u in units)
+        i = sum(u.infos for u in units)
         tail = f"共 {len(reports)} 个文件：错误 {e}，警告 {w}，提示 {i}"
         if bad:
             tail += f"；{bad} 个文件无法校验"
