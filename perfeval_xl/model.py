@@ -343,7 +343,9 @@ class Form:
 
     @property
     def project_name(self) -> str:
-        return (self.project.name.text or "") if self.project is not None else ""
+        """项目名称 as written, without the line breaks a wrapped merged cell puts in it."""
+        t = (self.project.name.text or "") if self.project is not None else ""
+        return "".join(t.splitlines()).strip()
 
     @property
     def year_int(self) -> int | None:
