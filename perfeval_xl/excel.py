@@ -7,6 +7,7 @@ xw.Book(json=...) (the actions then come back through book.json()).
 """
 from __future__ import annotations
 
+import logging
 import os
 from datetime import datetime
 
@@ -14,6 +15,7 @@ from .errors import ConfigError, ReadError
 from .findings import Metrics, Report
 
 ALERT_TITLE = "绩效自评校验"
+log = logging.getLogger("perfeval_xl.excel")
 
 
 def _fullname(book) -> str:
@@ -62,23 +64,47 @@ def summary_text(report: Report) -> str:
     return "\n".join(lines)
 
 
+ALERT_FINDINGS = 10  # findings listed in the alert when no 校验结果 sheet could be written
+
+
 def _alert(book, text: str) -> None:
     try:
         book.app.alert(text, title=ALERT_TITLE)
     except Exception:  # an engine without message boxes: the 校验结果 sheet says the same
-        pass
+        log.info("no message box on this engine; the alert said: %s", text)
+
+
+def alert_text(report: Report, problems=(), *, result_written: bool = True) -> str:
+    """The alert: the summary, then what could not be done; the findings themselves when the
+    校验结果 sheet could not be written."""
+    parts = [summary_text(report)]
+    if problems:
+        parts.append("注意：" + "\n".join(problems))
+    if not result_written and report.findings:
+        from .inert import inert_line
+
+        shown = report.findings[:ALERT_FINDINGS]
+        lines = [inert_line(f"{f.severity.label} {f.sheet}!{f.cell} {f.message}") for f in shown]
+        if len(report.findings) > len(shown):
+            lines.append(f"……共 {len(report.findings)} 项")
+        parts.append("\n".join(lines))
+    return "\n".join(parts)
 
 
 def validate_book(book, *, settings=None, alert: bool = True) -> Report:
-    """Check a live book, mark it (previous marks cleared first) and show a short summary."""
+    """Check a live book, mark it (previous marks cleared first) and show a short summary.
+
+    Sheets protected without a password are unprotected for the marking and protected again with
+    the same options; what could not be marked is said in 校验结果 and in the alert.
+    """
     from .marks import plan_marks
-    from .writers.xlwings_apply import apply_plan
+    from .writers.xlwings_apply import mark_book
 
     report = check_book(book, settings=settings)
     plan = plan_marks(report, generated=datetime.now().strftime("%Y-%m-%d %H:%M"))
-    apply_plan(book, plan)
+    outcome = mark_book(book, plan)
     if alert:
-        _alert(book, summary_text(report))
+        _alert(book, alert_text(report, outcome.problems, result_written=outcome.result_written))
     return report
 
 
