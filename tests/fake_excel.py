@@ -217,6 +217,7 @@ class Application(CDispatch):
         self.unknown: list[str] = []
         self.dialogs: list[str] = []
         self.calls: list[tuple] = []  # (sheet, what) of every refused call, for the tests
+        self.faults: dict[str, list] = {}  # member -> [calls to let through, exception]: injected failures
         self.Hwnd = 1
         self.Version = "16.0"
         self.DisplayAlerts = True
@@ -232,6 +233,16 @@ class Application(CDispatch):
     @property
     def ActiveSheet(self):  # noqa: N802
         return self.ActiveWorkbook.ActiveSheet if self.ActiveWorkbook else None
+
+    def fault(self, member: str) -> None:
+        """Raise the injected failure for `member` once its countdown has run out."""
+        f = self.faults.get(member)
+        if f is None:
+            return
+        if f[0] > 0:
+            f[0] -= 1
+            return
+        raise f[1]
 
     def refuse(self, where: str, message: str):
         self.calls.append((where, message))
@@ -254,7 +265,8 @@ class Workbook(CDispatch):
         sec = formulas.security
         self.ProtectStructure = bool(sec and sec.lockStructure)
         self.ProtectWindows = bool(sec and sec.lockWindows)
-        self._password = structure_password if self.ProtectStructure else None
+        saved = (sec.workbookPassword if sec is not None else None) or None  # the file's legacy hash
+        self._password = (structure_password or saved) if self.ProtectStructure else None
         self._names = Names(self, formulas)
         self._active = self._sheets[0]
         app.workbooks.append(self)
@@ -631,6 +643,8 @@ class Range(CDispatch):
                 elif isinstance(v, str) and v.startswith("'"):
                     cell.formula, cell.value = None, v[1:]
                 else:
+                    if isinstance(v, int) and not isinstance(v, bool):
+                        v = float(v)  # read back as a double, as from Excel
                     cell.formula, cell.value = None, (None if v == "" else v)
 
     Value2 = Value
@@ -680,6 +694,7 @@ class Range(CDispatch):
 
     @ColumnWidth.setter
     def ColumnWidth(self, value):  # noqa: N802
+        self._app.fault("Range.ColumnWidth")
         self._sheet.guard("AllowFormattingColumns", "Unable to set the ColumnWidth property of the Range class")
         for c in range(self.c1, self.c2 + 1):
             self._sheet.widths[c] = value
@@ -734,6 +749,7 @@ class Interior(CDispatch):
 
     @Color.setter
     def Color(self, value):  # noqa: N802
+        self._app.fault("Interior.Color")
         self._rng._sheet.guard("AllowFormattingCells", "Unable to set the Color property of the Interior class")
         for c in self._cells():
             c.fill = int(value)
@@ -764,6 +780,7 @@ class Font(CDispatch):
         self._app, self._rng = rng._app, rng
 
     def _set(self, attr, value, prop):
+        self._app.fault("Font." + prop)
         self._rng._sheet.guard("AllowFormattingCells", f"Unable to set the {prop} property of the Font class")
         sh = self._rng._sheet
         for r, c in self._rng._each():
@@ -823,6 +840,7 @@ class Hyperlinks(CDispatch):
         self._app, self._sheet = sheet._app, sheet
 
     def Add(self, Anchor, Address, SubAddress=None, ScreenTip=None, TextToDisplay=None):  # noqa: N802,N803
+        self._app.fault("Hyperlinks.Add")
         self._sheet.guard("AllowInsertingHyperlinks", "Add method of Hyperlinks class failed")
         Anchor = _u(Anchor)
         cell = self._sheet.cell(Anchor.r1, Anchor.c1)
@@ -871,6 +889,25 @@ class Names(CDispatch):
         return self._items[i - 1]
 
     Item = __call__
+
+
+def state(book: Workbook) -> dict:
+    """Everything a run may change, for before/after comparisons."""
+    return {
+        "sheets": [(s.Name, s.Visible) for s in book._sheets],
+        "fills": {(s.Name, k): c.fill for s in book._sheets for k, c in s.cells.items() if c.fill is not None},
+        "notes": {(s.Name, k): c.comment for s in book._sheets for k, c in s.cells.items() if c.comment is not None},
+        "protection": protection(book),
+    }
+
+
+def protection(book: Workbook) -> dict:
+    """Every protection option of the book and its sheets, password included."""
+    out = {"<structure>": (book.ProtectStructure, book.ProtectWindows, book._password)}
+    for s in book._sheets:
+        out[s.Name] = (s.ProtectContents, s.ProtectDrawingObjects, s.ProtectScenarios, s.ProtectionMode,
+                       s._password, s.EnableSelection, tuple(sorted((k, v) for k, v in vars(s.Protection).items() if k.startswith("Allow"))))
+    return out
 
 
 def open_book(path: str, **kw) -> tuple[Application, Workbook]:

@@ -1,0 +1,314 @@
+"""The 校验 button through xlwings' real Windows engine (xlwings._xlwindows), on Linux.
+
+pywin32 is stubbed and Excel is the fake COM object model of tests/fake_excel.py, loaded from our
+real files and enforcing what Excel enforces (sheet and structure protection as saved in the file,
+error values, merged areas). The book reaches perfeval_xl.main() through xw.Book.caller(), as it
+does when the ribbon's RunPython runs the macro. This is the gate the remote-interpreter tests in
+test_excel.py cannot be: they never see protection.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import zipfile
+
+import pytest
+
+xw = pytest.importorskip("xlwings")
+
+import fake_excel as fx  # noqa: E402
+
+from perfeval_xl.findings import Severity  # noqa: E402
+from perfeval_xl.marks import FILL, LEDGER_SHEET, NOTE_HEADER, RESULT_SHEET, normalize_cell  # noqa: E402
+
+
+@pytest.fixture
+def excel(monkeypatch):
+    """excel(path, **kw) -> (app, workbook, xw.Book): the book as the ribbon's macro sees it."""
+    messages: list = []
+    xlwindows = fx.install_pywin32_stubs(monkeypatch, messages)
+
+    def open_(path, **kw):
+        app, wb = fx.open_book(str(path), **kw)
+        app.messages = messages
+        book = fx.connect(monkeypatch, xlwindows, app, wb)
+        return app, wb, book
+
+    return open_
+
+
+def _bgr(argb: str) -> int:
+    h = argb[-6:]
+    return fx._rgb_int(int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16))
+
+
+def flagged(report) -> dict[tuple[str, str], int]:
+    """(sheet, cell) -> the fill (Excel's BGR int) its worst finding must get."""
+    worst: dict[tuple[str, str], Severity] = {}
+    for f in report.findings:
+        cell = normalize_cell(f.cell)
+        if f.sheet and cell:
+            k = (f.sheet, cell)
+            if k not in worst or f.severity.rank < worst[k].rank:
+                worst[k] = f.severity
+    return {k: _bgr(FILL[s]) for k, s in worst.items()}
+
+
+def _a1(key) -> str:
+    r, c = key
+    from openpyxl.utils import get_column_letter
+
+    return f"{get_column_letter(c)}{r}"
+
+
+def marked(wb) -> dict[tuple[str, str], int]:
+    """Cells carrying one of our fills now."""
+    ours = {_bgr(v) for v in FILL.values()}
+    return {(s.Name, _a1(k)): c.fill for s in wb._sheets for k, c in s.cells.items() if c.fill in ours}
+
+
+def our_notes(wb) -> set[tuple[str, str]]:
+    return {(s.Name, _a1(k)) for s in wb._sheets for k, c in s.cells.items()
+            if c.comment and c.comment.startswith(NOTE_HEADER)}
+
+
+def rewrite(src, dest, part: str, fn) -> str:
+    """Copy an .xlsx changing one XML part (what Excel itself would have saved)."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == part:
+                data = fn(data.decode("utf-8")).encode("utf-8")
+            zout.writestr(info, data)
+    return str(dest)
+
+
+def lock_structure(xml: str, attrs: str) -> str:
+    """workbook.xml with <workbookProtection attrs/> (replacing an empty one LibreOffice writes)."""
+    xml = re.sub(r"<workbookProtection[^>]*/>", "", xml)
+    return re.sub(r"(<workbookPr[^>]*/>)", rf"\1<workbookProtection {attrs}/>", xml, count=1)
+
+
+def sheet_part(path, name: str) -> str:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True)
+    return f"xl/worksheets/sheet{wb.sheetnames.index(name) + 1}.xml"
+
+
+# ---- the protected template and example -----------------------------------------------------
+
+def _check_marked_run(app, wb, report):
+    assert app.unknown == [], "the fake was asked for members it does not model"
+    assert app.dialogs == [], "a dialog would have stopped the macro"
+    assert marked(wb) == flagged(report)
+    assert our_notes(wb) == set(flagged(report))
+    names = [s.Name for s in wb._sheets]
+    assert names[0] == RESULT_SHEET and names[-1] == LEDGER_SHEET
+    assert wb.sheet(LEDGER_SHEET).Visible == 0
+    assert wb.ActiveSheet.Name == RESULT_SHEET
+
+
+def test_example_is_marked_on_its_protected_sheets(excel, seed_example):
+    app, wb, book = excel(seed_example)
+    before = fx.protection(wb)
+    assert wb.sheet("绩效自评表").ProtectContents and not wb.sheet("绩效自评表").Protection.AllowFormattingCells
+    from perfeval_xl.excel import main, validate_book
+
+    main()  # what RibbonMyAddin.RunMain runs
+    report = validate_book(book, alert=False)  # the same state again, to get the report
+    _check_marked_run(app, wb, report)
+    assert report.findings and report.error is None
+    assert fx.protection(wb) == {**before, RESULT_SHEET: fx.protection(wb)[RESULT_SHEET],
+                                 LEDGER_SHEET: fx.protection(wb)[LEDGER_SHEET]}
+    title, text, _ = app.messages[0]
+    assert title == "绩效自评校验" and f"错误 {report.errors} 项" in text and "注意" not in text
+    # links to the flagged cells, with a Chinese tooltip
+    links = [c.link for c in wb.sheet(RESULT_SHEET).cells.values() if c.link]
+    assert links and all(link.ScreenTip == "转到该单元格" for link in links)
+
+
+def test_template_is_marked_and_protected_again(excel, recalculated_template):
+    app, wb, book = excel(recalculated_template)
+    before = fx.protection(wb)
+    assert any(p[0] for k, p in before.items() if k != "<structure>"), "LibreOffice kept the protection"
+    from perfeval_xl.excel import validate_book
+
+    report = validate_book(book)
+    assert report.error is None and report.findings  # a blank form: the required fields are flagged
+    _check_marked_run(app, wb, report)
+    after = fx.protection(wb)
+    assert {k: v for k, v in after.items() if k not in (RESULT_SHEET, LEDGER_SHEET)} == before
+
+
+def test_live_book_and_batch_checker_agree(excel, seed_example):
+    """Values, formulas, merged areas and names read through COM give the batch checker's findings."""
+    from perfeval_xl.excel import check_book
+    from perfeval_xl.readers import read_workbook
+    from perfeval_xl.rules import run_rules
+    from perfeval_xl.settings import load_settings
+
+    _, _, book = excel(seed_example)
+    live = check_book(book)
+    form = read_workbook(seed_example)
+    batch = run_rules(form, load_settings(overrides=form.settings_overrides or None))
+    assert {(f.code, f.sheet, f.cell) for f in live.findings} == {(f.code, f.sheet, f.cell) for f in batch.findings}
+
+
+def test_second_run_restores_the_first(excel, seed_example):
+    from perfeval_xl.excel import clear_marks, validate_book
+
+    app, wb, book = excel(seed_example)
+    pristine = fx.state(wb)
+    report = validate_book(book)
+    first = fx.state(wb)
+    validate_book(book)
+    assert fx.state(wb) == first  # marks do not pile up, protection is the same
+    restored = clear_marks(book)
+    assert restored == len(flagged(report))
+    assert fx.state(wb) == pristine
+    assert app.unknown == [] and app.dialogs == []
+
+
+def test_a_fixed_cell_gets_its_own_look_back(excel, seed_example):
+    """A cell flagged by the first run and fixed before the second is unmarked by the second."""
+    from perfeval_xl.excel import validate_book
+
+    app, wb, book = excel(seed_example)
+    pristine = fx.state(wb)
+    report = validate_book(book)
+    sheet, cell = sorted(flagged(report))[0]
+    # the second run sees fewer findings: simulate by running a plan without that cell
+    from dataclasses import replace
+
+    from perfeval_xl.marks import plan_marks
+    from perfeval_xl.writers.xlwings_apply import mark_book
+
+    plan = plan_marks(report)
+    plan = replace(plan, marks=tuple(m for m in plan.marks if (m.sheet, m.cell) != (sheet, cell)))
+    mark_book(book, plan)
+    key = (sheet, cell)
+    assert fx.state(wb)["fills"].get(key) == pristine["fills"].get(key)
+    assert fx.state(wb)["notes"].get(key) == pristine["notes"].get(key)
+
+
+# ---- what stays locked ------------------------------------------------------------------------
+
+def test_a_sheet_locked_with_a_password_is_reported_not_forced(excel, seed_example, tmp_path):
+    locked = "绩效自评表"
+    path = rewrite(seed_example, tmp_path / "locked.xlsx", sheet_part(seed_example, locked),
+                   lambda xml: xml.replace("<sheetProtection ", '<sheetProtection password="CC1A" ', 1))
+    app, wb, book = excel(path)
+    assert wb.sheet(locked)._password == "CC1A"
+    before = fx.protection(wb)
+    from perfeval_xl.excel import validate_book
+
+    report = validate_book(book)
+    assert app.dialogs == [] and app.unknown == []
+    expected = flagged(report)
+    assert any(s == locked for s, _ in expected), "the example has findings on 绩效自评表"
+    assert marked(wb) == {k: v for k, v in expected.items() if k[0] != locked}
+    assert not any(s == locked for s, _ in our_notes(wb))
+    after = fx.protection(wb)
+    assert {k: v for k, v in after.items() if k not in (RESULT_SHEET, LEDGER_SHEET)} == before
+    # 校验结果 says which sheet and why, right under the title; every finding is still listed
+    res = wb.sheet(RESULT_SHEET)
+    texts = [str(c.value) for c in res.cells.values() if c.value is not None]
+    notice = next(t for t in texts if "密码保护" in t)
+    assert locked in notice and "未能标色" in notice
+    n_locked = sum(1 for s, _ in expected if s == locked)
+    assert f"{n_locked} 个" in notice
+    listed = {(res.cells[(r, 3)].value, res.cells[(r, 4)].value, res.cells[(r, 5)].value)
+              for (r, c), cell in res.cells.items() if c == 1 and isinstance(cell.value, float)}
+    assert listed == {(f.code, f.sheet, f.cell) for f in report.findings}
+    text = app.messages[-1][1]
+    assert "注意" in text and locked in text
+    # and a second run still does not half-do anything
+    validate_book(book)
+    assert marked(wb) == {k: v for k, v in expected.items() if k[0] != locked}
+
+
+def test_structure_protection_without_password_is_lifted_and_put_back(excel, seed_example, tmp_path):
+    path = rewrite(seed_example, tmp_path / "structure.xlsx", "xl/workbook.xml",
+                   lambda xml: lock_structure(xml, 'lockStructure="1"'))
+    app, wb, book = excel(path)
+    assert wb.ProtectStructure
+    from perfeval_xl.excel import validate_book
+
+    report = validate_book(book)
+    _check_marked_run(app, wb, report)
+    assert wb.ProtectStructure and wb._password is None
+
+
+def test_structure_locked_with_a_password_changes_nothing_and_says_why(excel, seed_example, tmp_path):
+    path = rewrite(seed_example, tmp_path / "structure_pw.xlsx", "xl/workbook.xml",
+                   lambda xml: lock_structure(xml, 'workbookPassword="CC1A" lockStructure="1"'))
+    app, wb, book = excel(path)
+    assert wb.ProtectStructure and wb._password
+    pristine = fx.state(wb)
+    from perfeval_xl.excel import validate_book
+
+    report = validate_book(book)
+    assert report.findings
+    assert fx.state(wb) == pristine  # nothing half-done
+    text = app.messages[-1][1]
+    assert "工作簿结构设有密码保护" in text
+    first = report.findings[0]
+    assert f"{first.sheet}!{first.cell}" in text  # the findings are still shown
+
+
+# ---- crash safety -----------------------------------------------------------------------------
+
+def test_an_abort_while_marking_is_undone_by_clear_marks(excel, seed_example):
+    from perfeval_xl.excel import clear_marks, validate_book
+
+    app, wb, book = excel(seed_example)
+    pristine = fx.state(wb)
+    app.faults["Interior.Color"] = [3, RuntimeError("Excel stopped responding")]
+    with pytest.raises(RuntimeError):
+        validate_book(book)
+    assert 0 < len(marked(wb)) < 10
+    assert wb.sheet(LEDGER_SHEET)  # written before the first mark
+    assert fx.protection(wb) == {**pristine["protection"], LEDGER_SHEET: fx.protection(wb)[LEDGER_SHEET]}
+    del app.faults["Interior.Color"]
+    clear_marks(book)
+    assert fx.state(wb) == pristine
+
+
+def test_com_errors_on_cosmetic_steps_do_not_stop_the_run(excel, seed_example):
+    from perfeval_xl.excel import validate_book
+
+    app, wb, book = excel(seed_example)
+    refusal = fx.excel_error("Unable to set the ColumnWidth property of the Range class")
+    app.faults["Range.ColumnWidth"] = [0, refusal]
+    app.faults["Hyperlinks.Add"] = [0, fx.excel_error("Add method of Hyperlinks class failed")]
+    app.faults["Font.Bold"] = [0, fx.excel_error("Unable to set the Bold property of the Font class")]
+    report = validate_book(book)
+    assert marked(wb) == flagged(report)
+    assert wb._sheets[0].Name == RESULT_SHEET
+
+
+def test_a_refused_mark_is_counted_and_the_run_goes_on(excel, seed_example):
+    from perfeval_xl.excel import validate_book
+
+    app, wb, book = excel(seed_example)
+    app.faults["Interior.Color"] = [2, fx.excel_error("Unable to set the Color property of the Interior class")]
+    report = validate_book(book)
+    assert len(marked(wb)) == 2 < len(flagged(report))
+    assert "未能标色" in app.messages[-1][1]
+
+
+# ---- Excel's error values -----------------------------------------------------------------------
+
+def test_error_values_are_read_as_errors_not_blanks(excel, seed_example):
+    from perfeval_xl.excel import check_book
+    from perfeval_xl.readers.xlwings_grid import grid_from_book
+
+    app, wb, book = excel(seed_example)
+    ws = wb.sheet("绩效自评表")
+    ws.cell(4, 4).value = fx.ERROR_CODES["#DIV/0!"]  # D4, 预算数, as Excel shows #DIV/0!
+    assert grid_from_book(book).cell("绩效自评表", "D4") == "#DIV/0!"
+    report = check_book(book)
+    d4 = [f for f in report.findings if f.sheet == "绩效自评表" and f.cell == "D4"]
+    assert d4 and not any("为空" in f.message for f in d4)
