@@ -15,6 +15,7 @@ import zipfile
 
 import pytest
 
+os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")  # as test_excel.py: whichever imports xlwings first
 xw = pytest.importorskip("xlwings")
 
 import fake_excel as fx  # noqa: E402
