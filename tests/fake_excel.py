@@ -33,7 +33,8 @@ ERROR_CODES = {
 DISP_E_EXCEPTION = -2147352567
 DISP_E_UNKNOWNNAME = -2147352570
 XL_SCODE = -2146827284  # 0x800A03EC, what Excel puts in excepinfo for its refusals
-XL_NONE = -4142  # xlColorIndexNone / xlNone
+XL_NONE = -4142
+MAX_ROW, MAX_COL = 1_048_576, 16_384  # xlColorIndexNone / xlNone
 MSG_PASSWORD = ("The password you supplied is not correct. Verify that the CAPS LOCK key is off "
                 "and be sure to use the correct capitalization.")
 MSG_PROTECTED_CELL = ("The cell or chart you're trying to change is on a protected sheet. To make a "
@@ -72,14 +73,25 @@ class CDispatch:
             app.unknown.append(f"{type(self).__name__}.{item}")
         raise AttributeError(item)
 
+    _IID = "{00020400-0000-0000-C000-000000000046}"  # IDispatch; Range overrides with its interface
+
     @property
     def _oleobj_(self):
-        return _OleObj()
+        return _OleObj(type(self)._IID)
 
 
 class _OleObj:
+    def __init__(self, iid: str):
+        self.iid = iid
+
     def GetIDsOfNames(self, lcid, name):  # noqa: N802 - COM name
         raise com_error(DISP_E_UNKNOWNNAME, "Unknown name.", None, None)
+
+    def GetTypeInfo(self):  # noqa: N802
+        return self
+
+    def GetTypeAttr(self):  # noqa: N802
+        return self
 
 
 class _Dll:
@@ -142,7 +154,14 @@ def pywin32_stub_modules(messages: list) -> dict[str, types.ModuleType]:
     cl.CDispatch = CDispatch
     cl.CoClassBaseClass = type("CoClassBaseClass", (), {})
     cl.DispatchBaseClass = type("DispatchBaseClass", (), {})
-    cl.Dispatch = cl.DispatchEx = lambda *a, **k: (_ for _ in ()).throw(OSError("no COM on this machine"))
+
+    def dispatch(obj, *a, **k):  # Dispatch(an IDispatch we already hold) is that object
+        if isinstance(_u(obj), CDispatch):
+            return _u(obj)
+        raise OSError("no COM on this machine")
+
+    cl.Dispatch = dispatch
+    cl.DispatchEx = lambda *a, **k: dispatch(None)
     m["win32com"].client = cl
     m["win32gui"].FindWindowEx = lambda *a: 0
     m["win32process"].GetWindowThreadProcessId = lambda hwnd: (1, 4242)
@@ -158,8 +177,13 @@ def install_pywin32_stubs(monkeypatch, messages: list):
     monkeypatch.setattr(ctypes, "windll", _Loader(), raising=False)
     monkeypatch.setattr(ctypes, "oledll", _Loader(), raising=False)
     monkeypatch.setattr(ctypes, "PyDLL", _Dll)
-    for name in ("xlwings._xlwindows", "xlwings._win32patch"):
+    for name in ("xlwings._xlwindows", "xlwings._win32patch", "xlwings.udfs"):
         monkeypatch.delitem(sys.modules, name, raising=False)
+    # The COM server process (win32com.server) is not modelled; call_udf imports only its event
+    # loop from it, which synchronous UDFs (all of ours) never use.
+    server = types.ModuleType("xlwings.com_server")
+    server.loop = None
+    monkeypatch.setitem(sys.modules, "xlwings.com_server", server)
     import importlib
 
     import xlwings
@@ -218,6 +242,7 @@ class Application(CDispatch):
         self.dialogs: list[str] = []
         self.calls: list[tuple] = []  # (sheet, what) of every refused call, for the tests
         self.faults: dict[str, list] = {}  # member -> [calls to let through, exception]: injected failures
+        self.reads: dict[str, int] = {}  # member -> how often it was read (cost checks)
         self.Hwnd = 1
         self.Version = "16.0"
         self.DisplayAlerts = True
@@ -529,6 +554,10 @@ class Worksheet(CDispatch):
             return Range(self, min(a.r1, b.r1), min(a.c1, b.c1), max(a.r2, b.r2), max(a.c2, b.c2))
         ref = a.replace("$", "") if b is None else f"{a}:{b}".replace("$", "")
         c1, r1, c2, r2 = range_boundaries(ref)
+        if r1 is None:  # "D:D": the whole column, as Excel means it
+            r1, r2 = 1, MAX_ROW
+        if c1 is None:  # "4:4"
+            c1, c2 = 1, MAX_COL
         return Range(self, r1, c1, r2, c2)
 
     @property
@@ -555,6 +584,8 @@ class Worksheet(CDispatch):
 
 
 class Range(CDispatch):
+    _IID = "{00020846-0000-0000-C000-000000000046}"  # Excel's Range interface (xlwings' is_range_instance)
+
     def __init__(self, sheet: Worksheet, r1, c1, r2, c2):
         self._app, self._sheet = sheet._app, sheet
         self.r1, self.c1, self.r2, self.c2 = r1, c1, r2, c2
@@ -620,6 +651,8 @@ class Range(CDispatch):
 
     @property
     def Value(self):  # noqa: N802
+        self._app.reads["Value cells"] = self._app.reads.get("Value cells", 0) + self.Count
+
         def get(r, c):
             cell = self._sheet.cells.get((r, c))
             return None if cell is None else cell.value
@@ -667,6 +700,7 @@ class Range(CDispatch):
     # merges
     @property
     def MergeCells(self):  # noqa: N802
+        self._app.reads["MergeCells"] = self._app.reads.get("MergeCells", 0) + 1
         boxes = {self._sheet.merge_at(r, c) for r, c in self._each()}
         if boxes == {None}:
             return False

@@ -313,3 +313,100 @@ def test_error_values_are_read_as_errors_not_blanks(excel, seed_example):
     report = check_book(book)
     d4 = [f for f in report.findings if f.sheet == "绩效自评表" and f.cell == "D4"]
     assert d4 and not any("为空" in f.message for f in d4)
+
+
+# ---- worksheet functions, through xlwings' own UDF machinery ----------------------------------
+
+@pytest.fixture
+def win_udfs(excel, seed_example):
+    """perfeval_xl.udfs decorated as on Windows (xlwings.udfs.xlfunc/xlarg), called with call_udf."""
+    import importlib
+
+    import xlwings
+
+    app, wb, book = excel(seed_example)
+    from xlwings import udfs as xlwings_udfs
+
+    import perfeval_xl.udfs as ours
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(xlwings, "func", xlwings_udfs.xlfunc)
+        mp.setattr(xlwings, "arg", xlwings_udfs.xlarg)
+        mp.setattr(xlwings, "ret", xlwings_udfs.xlret)
+        mod = importlib.reload(ours)
+
+        def call(name, *args, caller="Z1"):
+            ws = wb.sheet("绩效自评表")
+            return xlwings_udfs.call_udf("perfeval_xl.udfs", name, args, wb, ws.Range(caller))
+
+        yield app, wb, book, mod, call
+    importlib.reload(ours)
+
+
+def test_every_argument_reads_errors_as_text_and_is_cut_to_the_used_range(win_udfs):
+    _, _, _, mod, _ = win_udfs
+    funcs = [getattr(mod, n) for n in dir(mod) if n.startswith("PE_")]
+    assert len(funcs) == 7
+    for f in funcs:
+        if f.__name__ == "PE_CHECK":
+            continue
+        for a in f.__xlfunc__["args"]:
+            assert a["options"] == {"ndim": 2, "err_to_str": True, "convert": mod.USED_AREA}, (f.__name__, a)
+
+
+def test_an_error_value_passed_in_gives_its_reason(win_udfs):
+    app, wb, _, _, call = win_udfs
+    ws = wb.sheet("绩效自评表")
+    ws.cell(4, 4).value = fx.ERROR_CODES["#DIV/0!"]  # D4 shows #DIV/0!
+    assert call("PE_EXECRATE", ws.Range("D4"), 3527.66) == [["预算数为错误值 #DIV/0!"]]
+    ws.cell(4, 5).value = fx.ERROR_CODES["#N/A"]
+    assert call("PE_INDICATOR_SCORE", "≥90%", ws.Range("E4"), 10.0) == [["实际完成值为错误值 #N/A"]]
+
+
+def test_a_whole_column_argument_returns_the_rows_in_use(win_udfs):
+    app, wb, _, _, call = win_udfs
+    ws = wb.sheet("绩效自评表")
+    used = ws.UsedRange
+    out = call("PE_EXECRATE", ws.Range("D:D"), ws.Range("E:E"))
+    assert len(out) == used.r2 and all(len(r) == 1 for r in out)  # from row 1: rows stay aligned
+    assert out[3][0] == pytest.approx(3527.66 / 3676.31, abs=1e-6)  # D4/E4
+    assert app.reads["Value cells"] < 2 * used.r2 + 10  # never a million cells
+
+
+def test_pe_check_is_volatile_and_sees_every_edit(win_udfs):
+    app, wb, _, mod, call = win_udfs
+    assert mod.PE_CHECK.__xlfunc__["volatile"] is True
+    ws = wb.sheet("绩效自评表")
+    area = ws.Range("A1:I40")
+    mod._CACHE.clear()
+    first = call("PE_CHECK", area)
+    merges = app.reads["MergeCells"]
+    assert call("PE_CHECK", area) == first  # the same book: the rules are not run again
+    assert app.reads["MergeCells"] == merges
+    assert "abc" not in first[0][0]
+    ws.cell(4, 4).value = "abc"  # the clerk types text into 预算数
+    after = call("PE_CHECK", area)
+    assert after != first and "D4" in after[0][0] and "abc" in after[0][0]
+
+
+def test_generated_vba_wrappers_compile_against_the_addin(win_udfs):
+    """What Import Functions writes into the add-in: one wrapper per UDF, calling procedures the
+    add-in's own xlwings module defines (no VBA reference needed inside the add-in)."""
+    from perfeval_xl import addin, excel_install
+
+    _, _, _, mod, _ = win_udfs
+    vba = excel_install.udf_vba()
+    names = {n for n in dir(mod) if n.startswith("PE_")}
+    heads = re.findall(r"^Function (\w+)\(([^)]*)\)", vba, re.M)
+    assert {h for h, _ in heads} == names
+    assert vba.count("\nEnd Function") == len(names)
+    assert vba.count("#If App") == vba.count("#End If") == len(names)
+    reserved = {"date", "name", "range", "error", "type", "string", "integer", "end", "sub", "function", "next"}
+    for _, args in heads:
+        for a in filter(None, (x.strip() for x in args.split(","))):
+            a = a.removeprefix("Optional ").strip()
+            assert re.fullmatch(r"[A-Za-z]\w*", a) and a.lower() not in reserved, a
+    assert "ActiveWorkbook" in vba and "ThisWorkbook" not in vba  # the add-in form
+    assert "Application.Volatile" in vba  # PE_CHECK
+    source = addin.vba_modules(addin.PACKAGED_ADDIN)["xlwings"]
+    assert re.search(r"^Function XLPy\(\)", source, re.M)
