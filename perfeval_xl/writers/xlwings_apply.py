@@ -253,6 +253,9 @@ def locked_sheet_notice(name: str, count: int) -> str:
             "（问题仍全部列在下表中）。请向模板下发单位索取无密码的模板，或撤销工作表保护后再校验。")
 
 
+NOTES_UNSUPPORTED = ("此版本的 Excel 不支持批注（需 Excel API 1.18 或更新），有问题的单元格只标了颜色，"
+                     "问题说明请看“校验结果”工作表。")
+
 STRUCTURE_NOTICE = ("工作簿结构设有密码保护，无法添加“校验结果”工作表，本次未作任何标记。"
                     "请撤销工作簿保护（审阅 → 保护工作簿）后再校验。")
 
@@ -415,15 +418,26 @@ def _mark(book, plan: MarkPlan, guard: SheetGuard, out: Outcome) -> None:
     out.entries = entries
     _write_ledger(book, plan.ledger_sheet, entries + list(carried.values()))
 
-    # 3. the marks
+    # 3. the marks: the fill, then the note (a client without notes still gets every fill)
     failed = 0
+    notes_ok = True
     for mark, rng, own in targets:
         try:
-            if own is not None:
-                _set_note(rng, compose_note(mark, own))
             rng.color = _argb_to_rgb(mark.fill)
         except engine_errors() as e:
-            log.warning("could not mark %s!%s: %s", mark.sheet, mark.cell, com_message(e))
+            log.warning("could not fill %s!%s: %s", mark.sheet, mark.cell, com_message(e))
+            failed += 1
+            continue
+        if own is None or not notes_ok:
+            continue
+        try:
+            _set_note(rng, compose_note(mark, own))
+        except NotImplementedError as e:  # e.g. Office.js below ExcelApi 1.18 (notes_supported: false)
+            log.warning("notes are not supported here: %s", e)
+            notes_ok = False
+            out.problems.append(NOTES_UNSUPPORTED)
+        except engine_errors() as e:
+            log.warning("could not add the note at %s!%s: %s", mark.sheet, mark.cell, com_message(e))
             failed += 1
     if failed:
         out.problems.append(f"有 {failed} 个单元格未能标色或加批注（Excel 拒绝了修改），问题仍全部列在下表中。")
