@@ -115,8 +115,57 @@ def clear_marks(book) -> int:
     return _clear(book)
 
 
+def log_path(env=os.environ) -> str:
+    """Where the button logs: %LOCALAPPDATA%\\perfeval_xl\\excel.log (PERFEVAL_XL_LOG overrides)."""
+    if env.get("PERFEVAL_XL_LOG"):
+        return env["PERFEVAL_XL_LOG"]
+    if env.get("LOCALAPPDATA"):
+        return os.path.join(env["LOCALAPPDATA"], "perfeval_xl", "excel.log")
+    return os.path.join(os.path.expanduser("~"), ".perfeval_xl", "excel.log")
+
+
+_handler: logging.Handler | None = None
+
+
+def _file_log() -> str | None:
+    """Send perfeval_xl's log to log_path(); None when the file cannot be written."""
+    global _handler
+    path = log_path()
+    root = logging.getLogger("perfeval_xl")
+    if _handler is not None and getattr(_handler, "baseFilename", None) == os.path.abspath(path):
+        return path
+    if _handler is not None:
+        root.removeHandler(_handler)
+        _handler.close()
+        _handler = None
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError:
+        return None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    _handler = handler
+    return path
+
+
 def main() -> None:
-    """Entry of the ribbon's 校验 button (RibbonMyAddin.RunMain -> perfeval_xl.main())."""
+    """Entry of the ribbon's 校验 button (RibbonMyAddin.RunMain -> perfeval_xl.main()).
+
+    Every run is logged (log_path()); an unexpected failure is logged with its traceback and shown
+    in a Chinese message box naming the log, instead of xlwings' English traceback.
+    """
     import xlwings as xw
 
-    validate_book(xw.Book.caller())
+    path = _file_log()
+    book = xw.Book.caller()
+    log.info("校验开始：%s", _fullname(book))
+    try:
+        report = validate_book(book)
+    except Exception as e:
+        log.exception("校验未完成")
+        where = f"详细信息见日志：{path}" if path else ""
+        _alert(book, f"校验未完成：{type(e).__name__}: {e}\n已做的标记可再点一次“校验”清除并重做。\n{where}")
+        return
+    log.info("校验完成：错误 %s 项，警告 %s 项，提示 %s 项", report.errors, report.warnings, report.infos)

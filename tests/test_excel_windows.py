@@ -8,6 +8,7 @@ test_excel.py cannot be: they never see protection.
 """
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -25,9 +26,10 @@ from perfeval_xl.marks import FILL, LEDGER_SHEET, NOTE_HEADER, RESULT_SHEET, nor
 
 
 @pytest.fixture
-def excel(monkeypatch):
+def excel(monkeypatch, tmp_path):
     """excel(path, **kw) -> (app, workbook, xw.Book): the book as the ribbon's macro sees it."""
     messages: list = []
+    monkeypatch.setenv("PERFEVAL_XL_LOG", str(tmp_path / "log" / "excel.log"))  # never the real profile
     xlwindows = fx.install_pywin32_stubs(monkeypatch, messages)
 
     def open_(path, **kw):
@@ -36,7 +38,13 @@ def excel(monkeypatch):
         book = fx.connect(monkeypatch, xlwindows, app, wb)
         return app, wb, book
 
-    return open_
+    yield open_
+    from perfeval_xl import excel as front
+
+    if front._handler is not None:  # main() logged to this test's file: detach it
+        logging.getLogger("perfeval_xl").removeHandler(front._handler)
+        front._handler.close()
+        front._handler = None
 
 
 def _bgr(argb: str) -> int:
@@ -99,6 +107,20 @@ def sheet_part(path, name: str) -> str:
 
 
 # ---- the protected template and example -----------------------------------------------------
+
+def test_a_failure_in_main_is_logged_and_explained(excel, seed_example, tmp_path):
+    from perfeval_xl.excel import main
+
+    app, wb, book = excel(seed_example)
+    app.faults["Interior.Color"] = [0, RuntimeError("Excel stopped responding")]
+    main()  # no traceback box from xlwings: our own message instead
+    title, text, _ = app.messages[-1]
+    log = tmp_path / "log" / "excel.log"
+    assert "校验未完成" in text and str(log) in text
+    logged = log.read_text(encoding="utf-8")
+    assert "Traceback" in logged and "Excel stopped responding" in logged
+    assert fx.protection(wb)["绩效自评表"][0]  # protected again despite the failure
+
 
 def _check_marked_run(app, wb, report):
     assert app.unknown == [], "the fake was asked for members it does not model"
