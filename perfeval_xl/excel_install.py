@@ -179,9 +179,12 @@ def import_functions(addin_path: str, say=print) -> int:
         return 0
     except Exception as e:  # COM refuses VBProject access unless the trust centre allows it
         text = getattr(e, "excepinfo", None)
-        text = text[2] if text and len(text) > 2 and text[2] else str(e)
+        text = str(text[2] if text and len(text) > 2 and text[2] else e).strip()
         say(f"  未能导入工作表函数：{text}")
-        say("  " + TRUST_STEPS)
+        if "trusted" in text.lower() or "信任" in text:
+            say("  " + TRUST_STEPS)
+        else:
+            say("  请关闭所有 Excel 窗口后重试（加载项正被 Excel 使用时无法保存）。")
         return 2
     finally:
         if app is not None:

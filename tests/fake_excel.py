@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import ctypes
 import datetime as dt
+import os
+import re
 import sys
 import types
 
@@ -122,6 +124,9 @@ class _Loader:
         return _Dll()
 
 
+NEW_APPS: list = []  # Application objects DispatchEx("Excel.Application") hands out, in order
+
+
 def pywin32_stub_modules(messages: list) -> dict[str, types.ModuleType]:
     """The modules xlwings._xlwindows imports at module level. MessageBox calls land in `messages`."""
     m = {name: types.ModuleType(name) for name in (
@@ -160,8 +165,13 @@ def pywin32_stub_modules(messages: list) -> dict[str, types.ModuleType]:
             return _u(obj)
         raise OSError("no COM on this machine")
 
+    def dispatch_ex(progid, *a, **k):  # a new Excel instance: whatever the test queued
+        if progid == "Excel.Application" and NEW_APPS:
+            return NEW_APPS.pop(0)
+        return dispatch(None)
+
     cl.Dispatch = dispatch
-    cl.DispatchEx = lambda *a, **k: dispatch(None)
+    cl.DispatchEx = dispatch_ex
     m["win32com"].client = cl
     m["win32gui"].FindWindowEx = lambda *a: 0
     m["win32process"].GetWindowThreadProcessId = lambda hwnd: (1, 4242)
@@ -967,3 +977,119 @@ def connect(monkeypatch, xlwindows, app: Application, book: Workbook):
     monkeypatch.setattr(xlwindows, "get_xl_app_from_hwnd", lambda hwnd: xlwindows.COMRetryObjectWrapper(app))
     monkeypatch.setattr(xlwindows, "BOOK_CALLER", xlwindows.COMRetryObjectWrapper(book))
     return xlwings.Book.caller()
+
+
+# ---- an Excel started by automation, opening an add-in (perfeval excel install --functions) --------
+
+MSG_VBOM = "Programmatic access to Visual Basic Project is not trusted\n"
+
+
+class AutomationExcel(Application):
+    """A hidden Excel as DispatchEx starts it: opens files, may refuse the VBA project."""
+
+    def __init__(self, trust_vbom: bool):
+        super().__init__()
+        self.trust_vbom = trust_vbom
+        self.Visible = False
+        self.macro_options: list[tuple] = []
+        self.quit = False
+
+    @property
+    def Workbooks(self):  # noqa: N802
+        return _Workbooks(self)
+
+    def MacroOptions(self, Macro, **kw):  # noqa: N802,N803
+        self.macro_options.append((Macro, kw))
+
+    def Quit(self):  # noqa: N802
+        self.quit = True
+
+    def Run(self, macro, *args):  # noqa: N802
+        """The add-in's own VBA fallback of import_udfs; it needs the same trust."""
+        if macro != "ImportXlwingsUdfsModule":
+            self.unknown.append(f"Run({macro})")
+            raise excel_error(f"Cannot run the macro '{macro}'.")
+        if not self.trust_vbom:
+            raise excel_error(MSG_VBOM)
+        _VBComponents(self.workbooks[-1]).Import(args[0])
+
+
+class _Workbooks(CDispatch):
+    def __init__(self, app):
+        self._app = app
+
+    def Open(self, path, *args):  # noqa: N802
+        book = AddinBook(self._app, path)
+        self._app.workbooks.append(book)
+        return book
+
+    def __iter__(self):
+        return iter(list(self._app.workbooks))
+
+    def __call__(self, key):
+        for b in self._app.workbooks:
+            if isinstance(key, int) and self._app.workbooks.index(b) == key - 1 or str(key).lower() == b.Name.lower():
+                return b
+        raise excel_error("Subscript out of range", "")
+
+    @property
+    def Count(self):  # noqa: N802
+        return len(self._app.workbooks)
+
+
+class AddinBook(CDispatch):
+    """An .xlam opened for editing its VBA project: no cells are modelled."""
+
+    def __init__(self, app, path: str):
+        self._app = app
+        self.Application = app
+        self.FullName = path
+        self.Name = os.path.basename(path)
+        self.Path = os.path.dirname(path)
+        self.FileFormat = 55  # xlOpenXMLAddIn
+        self.saved = 0
+        self.components: dict[str, str] = {}
+
+    @property
+    def Worksheets(self):  # noqa: N802
+        return []
+
+    @property
+    def VBProject(self):  # noqa: N802
+        if not self._app.trust_vbom:
+            raise excel_error(MSG_VBOM)
+        return _VBProject(self)
+
+    def Save(self):  # noqa: N802
+        self.saved += 1
+
+    def Close(self, SaveChanges=None):  # noqa: N802,N803
+        pass
+
+
+class _VBProject(CDispatch):
+    def __init__(self, book):
+        self._app, self._book = book._app, book
+
+    @property
+    def VBComponents(self):  # noqa: N802
+        return _VBComponents(self._book)
+
+
+class _VBComponents(CDispatch):
+    def __init__(self, book):
+        self._app, self._book = book._app, book
+
+    def __call__(self, name):
+        if name not in self._book.components:
+            raise excel_error("Subscript out of range", "VBAProject")
+        return name
+
+    def Remove(self, name):  # noqa: N802
+        del self._book.components[_u(name)]
+
+    def Import(self, path):  # noqa: N802
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+        m = re.search(r'Attribute VB_Name = "(\w+)"', text)
+        self._book.components[m.group(1) if m else "Module1"] = text

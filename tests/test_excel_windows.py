@@ -432,3 +432,28 @@ def test_generated_vba_wrappers_compile_against_the_addin(win_udfs):
     assert "Application.Volatile" in vba  # PE_CHECK
     source = addin.vba_modules(addin.PACKAGED_ADDIN)["xlwings"]
     assert re.search(r"^Function XLPy\(\)", source, re.M)
+
+
+@pytest.mark.parametrize("trusted", [True, False])
+def test_install_functions_imports_the_wrappers_into_the_addin(win_udfs, tmp_path, trusted, monkeypatch):
+    """`perfeval excel install --functions` through xlwings' own import_udfs, on a hidden Excel."""
+    from perfeval_xl import excel_install
+
+    excel_app = fx.AutomationExcel(trust_vbom=trusted)
+    monkeypatch.setattr(fx, "NEW_APPS", [excel_app])
+    target = tmp_path / "XLSTART" / "perfeval_xl.xlam"
+    target.parent.mkdir()
+    target.write_bytes(b"")
+    said: list[str] = []
+    code = excel_install.import_functions(str(target), said.append)
+    assert excel_app.unknown == []
+    assert excel_app.quit, "the hidden Excel is closed again"
+    if not trusted:
+        assert code == 2 and any("信任对 VBA 工程对象模型的访问" in s for s in said), said
+        return
+    assert code == 0, said
+    book = excel_app.workbooks[0]
+    assert book.saved == 1
+    text = book.components["xlwings_udfs"]
+    assert set(re.findall(r"^Function (\w+)\(", text, re.M)) == {n for n in dir(win_udfs[3]) if n.startswith("PE_")}
+    assert {m.split("!")[1] for m, _ in excel_app.macro_options} >= {"PE_EXECRATE", "PE_CHECK"}
