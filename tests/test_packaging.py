@@ -133,3 +133,31 @@ def test_excel_install_off_windows_needs_explicit_folders(capsys, monkeypatch):
     monkeypatch.setattr(sys, "platform", "linux")
     assert main(["excel", "install"]) == 2
     assert "Windows" in capsys.readouterr().err
+
+
+# ---- the lowest xlwings the project claims -------------------------------------------------------
+
+def _floor() -> str:
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
+        deps = tomllib.load(f)["project"]["dependencies"]
+    return next(d for d in deps if d.startswith("xlwings")).split(">=")[1].split(",")[0].strip()
+
+
+@pytest.mark.skipif(not os.environ.get("PERFEVAL_XLWINGS_FLOOR"),
+                    reason="opt-in (about 20 s and a package index): PERFEVAL_XLWINGS_FLOOR=1")
+def test_windows_harness_passes_on_the_xlwings_floor(tmp_path):
+    """The Windows-engine harness and the remote-engine tests, with the floor version of xlwings first on
+    the path (installed into a private folder; the environment's own xlwings is left alone)."""
+    target = tmp_path / "floor"
+    r = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target),
+                        f"xlwings=={_floor()}"], capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        pytest.skip(f"cannot install xlwings {_floor()} here: {r.stderr.strip()[-300:]}")
+    env = {**os.environ, "PYTHONPATH": str(target), "PERFEVAL_XLWINGS_FLOOR": ""}
+    probe = subprocess.run([sys.executable, "-c", "import xlwings; print(xlwings.__version__)"],
+                           env=env, capture_output=True, text=True, check=True)
+    assert probe.stdout.strip() == _floor()
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                        "tests/test_excel_windows.py", "tests/test_excel.py"],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-3000:]
