@@ -6,9 +6,9 @@ perfeval_xl.xlam therefore makes the button call perfeval_xl.main(). We replace 
 customUI/customUI.xml (the ribbon: a 绩效自评 tab with a large 校验 button) and copy
 every other part byte for byte, so the VBA binary is never edited.
 
-``python -m perfeval_xl.addin [DEST]`` writes the add-in (default: workbook/perfeval_xl.xlam and its
-packaged copy in a checkout, ./perfeval_xl.xlam elsewhere). The ribbon XML comes from the package
-data, so this works from a plain ``pip install``.
+``python -m perfeval_xl.addin [DEST]`` writes the add-in (default: workbook/perfeval_xl.xlam in a
+checkout, ./perfeval_xl.xlam elsewhere). The ribbon XML comes from the package data
+(perfeval_xl/resources.py), so this works from a plain ``pip install``.
 
 The add-in must match the installed xlwings exactly: its VBA declares ``xlwings64-<version>.dll``,
 which only that xlwings version ships. ``build_addin`` therefore starts from the installed
@@ -32,8 +32,8 @@ from . import resources
 REPO_ROOT = resources.REPO_ROOT
 RIBBON_SOURCE = resources.data_path(resources.RIBBON)
 PACKAGED_ADDIN = resources.data_path(resources.ADDIN)
-CHECKOUT_ADDIN = os.path.join(REPO_ROOT, resources.CHECKOUT_COPIES[resources.ADDIN])
-DEFAULT_DEST = CHECKOUT_ADDIN if resources.in_checkout() else os.path.join(os.getcwd(), ADDIN_NAME)
+DEFAULT_DEST = (os.path.join(REPO_ROOT, resources.CHECKOUT_COPIES[resources.ADDIN]) if resources.in_checkout()
+                else os.path.join(os.getcwd(), ADDIN_NAME))
 
 
 def shipped_addin() -> str:
@@ -233,11 +233,6 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as e:
         print(f"perfeval：无法生成加载项 {dest}：{e}", file=sys.stderr)
         return 1
-    if not argv and os.path.abspath(dest) == os.path.abspath(CHECKOUT_ADDIN):
-        import shutil
-
-        shutil.copyfile(dest, PACKAGED_ADDIN)  # the packaged copy stays identical
-        print(PACKAGED_ADDIN)
     return 0
 
 

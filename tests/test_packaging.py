@@ -1,6 +1,6 @@
-"""What a plain `pip install` carries and does: package data identical to the checkout's copies,
-the xlwings floor, a wheel that builds the add-in and the template from outside the checkout, and
-`perfeval excel install` (README steps 3-5 as one command)."""
+"""What a plain `pip install` carries and does: the package data (copied from workbook/ and templates/
+at build time, one source), the xlwings floor, a wheel that builds the add-in and the template from
+outside the checkout, and `perfeval excel install` (README steps 3-5 as one command)."""
 from __future__ import annotations
 
 import os
@@ -17,16 +17,14 @@ from perfeval_xl import addin, excel_install, resources
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-@pytest.mark.parametrize("name", sorted(resources.CHECKOUT_COPIES))
-def test_packaged_file_is_identical_to_the_checkout_copy(name):
-    with open(resources.data_path(name), "rb") as a, open(os.path.join(ROOT, resources.CHECKOUT_COPIES[name]), "rb") as b:
-        assert a.read() == b.read(), f"{name}: run python -m perfeval_xl.resources"
+def test_in_a_checkout_the_data_is_read_from_its_single_source():
+    for name, rel in resources.CHECKOUT_COPIES.items():
+        assert os.path.samefile(resources.data_path(name), os.path.join(ROOT, rel))
 
 
-def test_pyproject_ships_the_data_and_a_floor_with_every_api_we_call():
+def test_pyproject_floor_has_every_api_we_call():
     with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
         meta = tomllib.load(f)
-    assert meta["tool"]["setuptools"]["package-data"]["perfeval_xl"] == ["data/*"]
     floor = next(d for d in meta["project"]["dependencies"] if d.startswith("xlwings"))
     assert floor.startswith("xlwings>=") and tuple(map(int, floor.split(">=")[1].split("."))) >= (0, 37, 5)
     import xlwings as xw
@@ -53,9 +51,9 @@ def wheel(tmp_path_factory):
 
 def test_wheel_carries_the_package_data(wheel):
     with zipfile.ZipFile(wheel) as z:
-        names = set(z.namelist())
-    for name in resources.CHECKOUT_COPIES:
-        assert f"perfeval_xl/data/{name}" in names, name
+        for name, rel in resources.CHECKOUT_COPIES.items():
+            with open(os.path.join(ROOT, rel), "rb") as f:
+                assert z.read(f"perfeval_xl/data/{name}") == f.read(), name
 
 
 def test_installed_package_builds_the_addin_and_the_template_outside_the_checkout(wheel, tmp_path):
@@ -68,9 +66,11 @@ def test_installed_package_builds_the_addin_and_the_template_outside_the_checkou
     # come from this environment's site-packages, after the installed package
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(target), sysconfig.get_paths()["purelib"],
                                                         sysconfig.get_paths()["platlib"]])}
-    probe = subprocess.run([sys.executable, "-S", "-c", "import perfeval_xl; print(perfeval_xl.__file__)"],
+    probe = subprocess.run([sys.executable, "-S", "-c", "from perfeval_xl import resources as r; "
+                            "print(r.data_path(r.RIBBON)); print(r.in_checkout())"],
                            cwd=work, env=env, capture_output=True, text=True, check=True)
-    assert probe.stdout.strip().startswith(str(target))
+    ribbon, in_checkout = probe.stdout.split()
+    assert ribbon.startswith(str(target)) and in_checkout == "False"
     r = subprocess.run([sys.executable, "-S", "-m", "perfeval_xl.addin", str(work / "out" / "perfeval_xl.xlam")],
                        cwd=work, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
