@@ -241,7 +241,10 @@ class SheetGuard:
         self._saved.clear()
         if self._structure is not None:
             try:
-                self.com_book.Protect("", True, self._structure[0])
+                if self._structure[0]:  # window protection only where it was on (gone from newer Excel)
+                    self.com_book.Protect("", True, True)
+                else:
+                    self.com_book.Protect("", True)
             except engine_errors() as e:
                 log.error("could not protect the workbook structure again: %s", com_message(e))
                 self.problems.append(f"未能恢复工作簿结构保护（{com_message(e)}），请在“审阅”中重新保护。")
