@@ -4,6 +4,7 @@ outside the checkout, and `perfeval excel install` (README steps 3-5 as one comm
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -42,7 +43,11 @@ def test_committed_addin_matches_the_installed_xlwings():
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
     out = tmp_path_factory.mktemp("wheel")
-    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), ROOT],
+    # a clean copy of the sources: an in-tree build would reuse (and leave) build/ in the checkout
+    src = out / "src"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(
+        ".git", ".venv*", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", "out"))
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(src)],
                        capture_output=True, text=True, timeout=300)
     if r.returncode != 0:
         pytest.skip(f"cannot build a wheel here (no network or package index?): {r.stderr.strip()[-300:]}")
