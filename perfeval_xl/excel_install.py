@@ -215,6 +215,9 @@ def cmd_install(args) -> int:
         return 2
     try:
         return Installer(xlstart, home).run(functions=args.functions)
+    except PermissionError as e:  # Windows locks an add-in Excel has open
+        print(f"perfeval：安装未完成：无法写入 {e.filename}（文件正被使用？请先关闭所有 Excel 窗口再运行）", file=sys.stderr)
+        return 2
     except (OSError, ValueError) as e:
         print(f"perfeval：安装未完成：{e}", file=sys.stderr)
         return 2

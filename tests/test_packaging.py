@@ -166,3 +166,14 @@ def test_windows_harness_passes_on_the_xlwings_floor(tmp_path):
                         "tests/test_excel_windows.py", "tests/test_excel.py"],
                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout[-3000:]
+
+
+def test_excel_install_says_to_close_excel_when_the_addin_is_locked(tmp_path, capsys):
+    from perfeval_xl.cli import main
+
+    xlstart = tmp_path / "XLSTART"
+    (xlstart / addin.ADDIN_NAME).mkdir(parents=True)  # an entry that cannot be replaced by a file
+    code = main(["excel", "install", "--xlstart", str(xlstart), "--home", str(tmp_path / "home")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "安装未完成" in err and str(xlstart) in err
