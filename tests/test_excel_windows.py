@@ -459,3 +459,25 @@ def test_install_functions_imports_the_wrappers_into_the_addin(win_udfs, tmp_pat
     text = book.components["xlwings_udfs"]
     assert set(re.findall(r"^Function (\w+)\(", text, re.M)) == {n for n in dir(win_udfs[3]) if n.startswith("PE_")}
     assert {m.split("!")[1] for m, _ in excel_app.macro_options} >= {"PE_EXECRATE", "PE_CHECK"}
+
+
+def test_a_mark_inside_a_merged_area_goes_on_the_cell_excel_shows(excel, seed_example):
+    """Excel shows a merged area with its top-left cell's fill: a mark on another cell would be invisible."""
+    from dataclasses import replace
+
+    from perfeval_xl.excel import check_book, clear_marks
+    from perfeval_xl.marks import plan_marks
+    from perfeval_xl.writers.xlwings_apply import mark_book
+
+    app, wb, book = excel(seed_example)
+    pristine = fx.state(wb)
+    ws = wb.sheet("绩效自评表")
+    assert ws.merge_at(14, 2) == (13, 2, 16, 2)  # B13:B16, the 产出指标 heading
+    plan = plan_marks(check_book(book))
+    inside = next(m for m in plan.marks if (m.sheet, m.cell) == ("绩效自评表", "B13"))
+    plan = replace(plan, marks=tuple(replace(m, cell="B14") if m is inside else m for m in plan.marks))
+    mark_book(book, plan)
+    assert ("绩效自评表", "B13") in marked(wb) and ("绩效自评表", "B14") not in marked(wb)
+    assert ("绩效自评表", "B13") in our_notes(wb)
+    clear_marks(book)
+    assert fx.state(wb) == pristine

@@ -399,8 +399,8 @@ def _mark(book, plan: MarkPlan, guard: SheetGuard, out: Outcome) -> None:
         if not guard.sheet(sh):
             skipped[mark.sheet] = skipped.get(mark.sheet, 0) + 1
             continue
-        rng = sh.range(mark.cell)
-        old = carried.pop((mark.sheet, mark.cell), None)
+        rng, cell = _anchor(sh, mark.cell)
+        old = carried.pop((mark.sheet, cell), None)
         if old is not None:  # still shows an earlier run's mark: its recorded look is the original
             entries.append(old)
             own = None if old.note_author == NOTE_KEPT else old.note
@@ -408,11 +408,11 @@ def _mark(book, plan: MarkPlan, guard: SheetGuard, out: Outcome) -> None:
             pattern, fg, bg = _read_fill(rng)
             note = _read_note(rng)
             if note is _UNREADABLE:
-                entries.append(LedgerEntry(mark.sheet, mark.cell, pattern, fg, bg, "", NOTE_KEPT))
+                entries.append(LedgerEntry(mark.sheet, cell, pattern, fg, bg, "", NOTE_KEPT))
                 own = None
             else:
                 own = "" if note is None or is_our_note(note) else note
-                entries.append(LedgerEntry(mark.sheet, mark.cell, pattern, fg, bg, own, ""))
+                entries.append(LedgerEntry(mark.sheet, cell, pattern, fg, bg, own, ""))
         targets.append((mark, rng, own))
     for name, n in skipped.items():
         out.problems.append(locked_sheet_notice(name, n))
@@ -448,6 +448,22 @@ def _mark(book, plan: MarkPlan, guard: SheetGuard, out: Outcome) -> None:
     # 4. 校验结果, first and active
     _write_result(book, plan, notices=out.problems)
     out.result_written = True
+
+
+def _anchor(sh, cell: str):
+    """(range, address) of the cell that shows a merged area's look: its top-left, as the file
+    applier does (a fill on another cell of the area would not be seen). Engines that cannot
+    tell merges (the remote one) mark the cell as given."""
+    rng = sh.range(cell)
+    try:
+        if rng.merge_cells:
+            area = rng.merge_area
+            top = area.address.replace("$", "").split(":")[0]
+            if top != cell:
+                return sh.range(top), top
+    except engine_errors():
+        pass
+    return rng, cell
 
 
 def _width_scale(book) -> float:
