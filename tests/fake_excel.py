@@ -269,6 +269,10 @@ class Application(CDispatch):
     def ActiveSheet(self):  # noqa: N802
         return self.ActiveWorkbook.ActiveSheet if self.ActiveWorkbook else None
 
+    @property
+    def ActiveWindow(self):  # noqa: N802
+        return Window(self.ActiveSheet)
+
     def fault(self, member: str) -> None:
         """Raise the injected failure for `member` once its countdown has run out."""
         f = self.faults.get(member)
@@ -282,6 +286,25 @@ class Application(CDispatch):
     def refuse(self, where: str, message: str):
         self.calls.append((where, message))
         return excel_error(message)
+
+
+class Window(CDispatch):
+    """The window showing the active sheet; its panes are kept on the sheet (Excel: per window and sheet)."""
+
+    def __init__(self, sheet):
+        object.__setattr__(self, "_app", sheet._app)
+        object.__setattr__(self, "_sheet", sheet)
+
+    def __getattr__(self, item):
+        if item in ("FreezePanes", "SplitRow", "SplitColumn"):
+            return self._sheet.panes.get(item, 0)
+        return super().__getattr__(item)
+
+    def __setattr__(self, key, value):
+        if key not in ("FreezePanes", "SplitRow", "SplitColumn"):
+            self._app.unknown.append(f"Window.{key}")
+            return
+        self._sheet.panes[key] = value
 
 
 class Workbook(CDispatch):
@@ -399,6 +422,8 @@ class Worksheet(CDispatch):
         self.merged: list[tuple[int, int, int, int]] = []  # (min_row, min_col, max_row, max_col)
         self.widths: dict[int, float] = {}
         self._visible = -1  # xlSheetVisible
+        self.panes: dict[str, object] = {}
+        self.wrapped: set[tuple[int, int]] = set()
         self.EnableSelection = 0
         prot_allow = {k: True for k, _ in PROTECTION_FLAGS}
         self.ProtectContents = self.ProtectDrawingObjects = self.ProtectScenarios = False
@@ -752,6 +777,20 @@ class Range(CDispatch):
         self._sheet.guard("AllowFormattingCells", "Unable to set the NumberFormat property of the Range class")
         for r, c in self._each():
             self._sheet.cell(r, c).number_format = value
+
+    def Merge(self, Across=False):  # noqa: N802,N803
+        self._sheet.guard("AllowFormattingCells", "Merge method of Range class failed")
+        self._sheet.merged.append((self.r1, self.c1, self.r2, self.c2))
+
+    @property
+    def WrapText(self):  # noqa: N802
+        return (self.r1, self.c1) in self._sheet.wrapped
+
+    @WrapText.setter
+    def WrapText(self, value):  # noqa: N802
+        self._sheet.guard("AllowFormattingCells", "Unable to set the WrapText property of the Range class")
+        for rc in self._each():
+            (self._sheet.wrapped.add if value else self._sheet.wrapped.discard)(rc)
 
     # comments (Excel's notes)
     @property

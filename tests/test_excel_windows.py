@@ -148,8 +148,13 @@ def test_example_is_marked_on_its_protected_sheets(excel, seed_example):
     title, text, _ = app.messages[0]
     assert title == "绩效自评校验" and f"错误 {report.errors} 项" in text and "注意" not in text
     # links to the flagged cells, with a Chinese tooltip
-    links = [c.link for c in wb.sheet(RESULT_SHEET).cells.values() if c.link]
+    res = wb.sheet(RESULT_SHEET)
+    links = [c.link for c in res.cells.values() if c.link]
     assert links and all(link.ScreenTip == "转到该单元格" for link in links)
+    header = next(r for (r, c), cell in res.cells.items() if c == 1 and cell.value == "序号")
+    assert res.panes == {"FreezePanes": True, "SplitColumn": 0, "SplitRow": header}  # the header stays in view
+    assert res.merge_at(1, 8) == (1, 1, 1, 8)  # the title across the table
+    assert (header + 1, 6) in res.wrapped  # 说明 wraps
 
 
 def test_template_is_marked_and_protected_again(excel, recalculated_template):

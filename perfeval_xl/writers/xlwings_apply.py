@@ -516,9 +516,28 @@ def _write_result(book, plan: MarkPlan, notices: list[str] | None = None) -> Non
             cell = sh.range((r, line.link_col + 1))
             text = str(line.values[line.link_col])
             _cosmetic(lambda cell=cell, link=line.link, text=text: cell.add_hyperlink(link, text, LINK_TIP))
-    if res.header_row:
-        _cosmetic(lambda: sh.freeze_panes.freeze_at(f"A{res.header_row + 1}"))
+    if res.title_span > 1:
+        _cosmetic(lambda: sh.range((1, 1), (1, res.title_span)).merge())
+    rows_of = [r for r, line in enumerate(res.lines, start=1) if line.role == "finding"]
+    if rows_of:
+        for c in res.wrap_cols:  # 说明, 应为, 实为: rows grow instead of the text running off
+            area = sh.range((rows_of[0], c + 1), (rows_of[-1], c + 1))
+            _cosmetic(lambda area=area: setattr(area, "wrap_text", True))
     _cosmetic(sh.activate)
+    if res.header_row:
+        _cosmetic(lambda: _freeze_below(book, sh, res.header_row))
+
+
+def _freeze_below(book, sh, row: int) -> None:
+    """Freeze the rows down to `row` (the column header) on the active result sheet."""
+    if _com(sh) is None:
+        sh.freeze_panes.freeze_at(f"A{row + 1}")
+        return
+    window = book.app.api.ActiveWindow  # xlwings' Windows engine has no freeze_panes: COM's own way
+    window.FreezePanes = False
+    window.SplitColumn = 0
+    window.SplitRow = row
+    window.FreezePanes = True
 
 
 def _write_ledger(book, name: str, entries: list[LedgerEntry]) -> None:
