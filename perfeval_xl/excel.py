@@ -49,8 +49,9 @@ def check_book(book, *, settings=None) -> Report:
         return Report(source, error=f"设置有误：{e}")
 
 
-def summary_text(report: Report) -> str:
-    """The short message shown after a run."""
+def summary_text(report: Report, *, all_marked: bool = True, result_sheet: bool = True) -> str:
+    """The short message shown after a run (all_marked False: some cells could not be marked;
+    result_sheet False: no 校验结果 sheet could be written, the alert lists the findings)."""
     if report.error:
         return f"无法校验：{report.error}"
     lines = [f"错误 {report.errors} 项，警告 {report.warnings} 项，提示 {report.infos} 项"]
@@ -59,8 +60,14 @@ def summary_text(report: Report) -> str:
         lines.append(f"复核总分 {m.total_score:.2f}，等级 {m.grade or '—'}")
     if m.self_total_score is not None and m.total_score is not None and m.self_total_score != m.total_score:
         lines.append(f"（表中自评总分 {m.self_total_score:.2f}）")
-    lines.append("详见“校验结果”工作表；有问题的单元格已标色并加批注。" if report.findings
-                 else "未发现问题。")
+    if not report.findings:
+        lines.append("未发现问题。")
+    elif not result_sheet:
+        lines.append("未能写入“校验结果”工作表，也未标记任何单元格。")
+    elif all_marked:
+        lines.append("详见“校验结果”工作表；有问题的单元格已标色并加批注。")
+    else:
+        lines.append("详见“校验结果”工作表。")
     return "\n".join(lines)
 
 
@@ -77,14 +84,14 @@ def _alert(book, text: str) -> None:
 def alert_text(report: Report, problems=(), *, result_written: bool = True) -> str:
     """The alert: the summary, then what could not be done; the findings themselves when the
     校验结果 sheet could not be written."""
-    parts = [summary_text(report)]
+    parts = [summary_text(report, all_marked=not problems, result_sheet=result_written)]
     if problems:
         parts.append("注意：" + "\n".join(problems))
     if not result_written and report.findings:
         from .inert import inert_line
 
         shown = report.findings[:ALERT_FINDINGS]
-        lines = [inert_line(f"{f.severity.label} {f.sheet}!{f.cell} {f.message}") for f in shown]
+        lines = ["问题："] + [inert_line(f"{f.severity.label} {f.sheet}!{f.cell} {f.message}") for f in shown]
         if len(report.findings) > len(shown):
             lines.append(f"……共 {len(report.findings)} 项")
         parts.append("\n".join(lines))

@@ -253,7 +253,7 @@ class SheetGuard:
 
 def locked_sheet_notice(name: str, count: int) -> str:
     return (f"工作表“{name}”设有密码保护，无法解除，其中 {count} 个有问题的单元格未能标色和加批注"
-            "（问题仍全部列在下表中）。请向模板下发单位索取无密码的模板，或撤销工作表保护后再校验。")
+            "（问题仍全部列在“校验结果”工作表中）。请向模板下发单位索取无密码的模板，或撤销工作表保护后再校验。")
 
 
 NOTES_UNSUPPORTED = ("此版本的 Excel 不支持批注（需 Excel API 1.18 或更新），有问题的单元格只标了颜色，"
@@ -443,7 +443,7 @@ def _mark(book, plan: MarkPlan, guard: SheetGuard, out: Outcome) -> None:
             log.warning("could not add the note at %s!%s: %s", mark.sheet, mark.cell, com_message(e))
             failed += 1
     if failed:
-        out.problems.append(f"有 {failed} 个单元格未能标色或加批注（Excel 拒绝了修改），问题仍全部列在下表中。")
+        out.problems.append(f"有 {failed} 个单元格未能标色或加批注（Excel 拒绝了修改），问题仍全部列在“校验结果”工作表中。")
 
     # 4. 校验结果, first and active
     _write_result(book, plan, notices=out.problems)
