@@ -5,6 +5,7 @@ perfeval check PATH... [--format text|json] [--select X] [--ignore X] [--config 
 perfeval forms                                          (the form families it recognises; --form picks one)
 perfeval rules [CODE]
 perfeval template -o PATH
+perfeval excel install [--functions]   (perfeval_xl.excel_install: the add-in and xlwings config on Windows)
 perfeval report ...   (registered by perfeval_xl.report.cli when present)
 
 No domain logic here: batch.collect/run, pipeline.check_file, output.render_* and the writers do the work.
@@ -121,6 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("template", help="生成空白模板")
     t.add_argument("-o", "--output", required=True, metavar="PATH", help="输出文件路径（.xlsx）")
     t.set_defaults(func=cmd_template)
+
+    from .excel_install import register as register_excel  # perfeval excel install
+
+    register_excel(sub)
 
     try:
         report_cli = importlib.import_module("perfeval_xl.report.cli")
