@@ -62,6 +62,16 @@ def _file_metrics(form, parts):
 
     from .findings import Metrics
 
+    if form.parts and form.parts[0].family == form.family and parts[0].metrics is not None:
+        from .forms import get_family
+
+        fam = get_family(form.family)
+        if fam is not None and not fam.is_project:  # a 部门整体 form with its projects' forms beside it:
+            m = parts[0].metrics  # the department's figures are the file's (the projects are inside them)
+            return Metrics(department=m.department, year=m.year, budget=m.budget, actual=m.actual,
+                           execution_rate=m.execution_rate, execution_score=m.execution_score,
+                           self_total_score=m.self_total_score, total_score=m.total_score, grade=m.grade,
+                           score_provisional=m.score_provisional, score_note=m.score_note, form=form.family)
     ms = [p.metrics for p in parts if p.metrics is not None]
     budgets = [m.budget for m in ms if m.budget is not None]
     actuals = [m.actual for m in ms if m.actual is not None]

@@ -9,7 +9,7 @@ import re
 
 import openpyxl
 import pytest
-from families.build import Fixture, build_all, seed_without_sg
+from families.build import Fixture, build_all, seed_with_project, seed_without_sg
 
 from perfeval_xl.catalog import CATALOG
 from perfeval_xl.cli import main
@@ -27,7 +27,7 @@ _A1 = re.compile(r"^[A-Z]{1,3}[1-9]\d*$")
 @pytest.fixture(scope="module")
 def fixtures(tmp_path_factory) -> list[Fixture]:
     out = str(tmp_path_factory.mktemp("families"))
-    return build_all(out) + [seed_without_sg(out)]
+    return build_all(out) + [seed_with_project(out), seed_without_sg(out)]
 
 
 @pytest.fixture(scope="module")
@@ -48,13 +48,15 @@ def test_every_family_is_recognised_and_its_unit_and_year_read(fixtures, reports
             units = [r] + r.parts if not r.parts else r.parts
             for u in units:
                 m = u.metrics
-                assert m.form == fx.family and fx.unit in m.department, (fx.path, m.department)
+                assert m.form == u.form and u.form in (fx.family, "project_10"), (fx.path, m.form)
+                assert fx.unit in m.department, (fx.path, m.department)
                 assert m.year == fx.year, (fx.path, m.year)
             if fx.project:
                 assert r.metrics.project == fx.project
             if fx.parts:
-                assert len(r.parts) == fx.parts and all(p.metrics.project for p in r.parts)
-                assert all(p.form == fx.family and p.path == r.path for p in r.parts)
+                assert len(r.parts) == fx.parts and all(p.metrics.project for p in r.parts
+                                                         if p.form != "hunan_dept")
+                assert all(p.path == r.path for p in r.parts) and r.parts[-1].form in (fx.family, "project_10")
 
 
 def test_planted_faults_are_found_where_they_were_planted(fixtures, reports):
@@ -127,6 +129,16 @@ def test_a_missing_table_is_reported_once_and_not_judged(fixtures, reports):
     assert not [f for f in r.findings if "三公经费情况表" in f.sheet]
     # the other tables are still checked as before
     assert {"PE307", "PE205", "PE209"} <= {f.code for f in r.findings}
+
+
+def test_a_department_workbook_with_a_project_form_inside_gives_two_forms(fixtures, reports, seed_original):
+    fx = next(f for f in fixtures if "含项目表" in f.path)
+    r = reports[(fx.path, True)]
+    dept, project = r.parts
+    assert r.form == dept.form == "hunan_dept" and project.form == "project_10"
+    assert project.metrics.project == "委托业务项目" and r.metrics.budget == dept.metrics.budget
+    alone = check_file(seed_original)  # the department's own findings are those of the file without the project
+    assert sorted((f.code, f.cell) for f in dept.findings) == sorted((f.code, f.cell) for f in alone.findings)
 
 
 def test_a_workbook_that_is_no_known_form_is_refused(tmp_path):
@@ -204,6 +216,8 @@ def test_the_seed_files_are_the_hunan_family(seed_example, seed_original, templa
     for path in (seed_example, seed_original, template_path):
         r = check_file(path)
         assert r.form == "hunan_dept" and r.metrics.form == "hunan_dept", (path, r.form, r.error)
+    for path in (seed_example, seed_original, template_path):
+        assert not check_file(path).parts  # no sheet of the seed's files is read as another form
     form = read_workbook(seed_original, fast=True)
     assert form.confidence >= 0.9 and form.tables >= {"sg", "basic", "self", "hunan"} and not form.missing_tables
 

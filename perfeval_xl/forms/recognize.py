@@ -21,6 +21,22 @@ class Recognition:
     confidence: float
     sheets: list[str] = field(default_factory=list)  # the sheets holding the family's forms, in order
     scores: dict[str, float] = field(default_factory=dict)  # family key -> workbook score
+    per_sheet: dict[str, dict[str, float]] = field(default_factory=dict)  # family key -> sheet -> score
+
+    def other_forms(self, used: set[str]) -> list[tuple[Family, list[str]]]:
+        """Sheets the chosen family does not use that are project (or other one-sheet) forms of their own:
+        a 部门整体 workbook often carries its projects' 项目支出绩效自评表 too."""
+        out, taken = [], set(used)
+        ranked = sorted(self.per_sheet.items(), key=lambda kv: -max(kv[1].values(), default=0))
+        for key, ss in ranked:
+            if self.family is not None and key == self.family.key:
+                continue
+            sheets = [n for n, v in ss.items() if v >= THRESHOLD and n not in taken
+                      and v >= max((o.get(n, 0) for o in self.per_sheet.values()), default=0)]
+            if sheets:
+                out.append((FAMILIES[key], sheets))
+                taken |= set(sheets)
+        return out
 
     def reason(self) -> str:
         """Why nothing was recognised (Chinese), naming the closest family."""
@@ -67,27 +83,26 @@ def recognise(grid, force: str | None = None) -> Recognition:
     """The family of a workbook. force: a family key (--form) that skips the choice."""
     texts = {name: sheet_text(sg) for name, sg in grid.sheets.items() if name.strip() not in _OUR_SHEETS}
     texts = {n: t for n, t in texts.items() if t}
-    whole = "\x00".join(texts.values())
     scores: dict[str, float] = {}
     per_sheet: dict[str, dict[str, float]] = {}
     for key, fam in FAMILIES.items():
         if fam.reader == "generic":  # one form per sheet (or several stacked): judge sheet by sheet
-            ruled_out = any(a in whole for a in fam.anti)  # …but a fragment anywhere in the book rules it out
-            ss = {n: score(fam, t) * (ANTI_PENALTY if ruled_out and not any(a in t for a in fam.anti) else 1)
-                  for n, t in texts.items()}
+            ss = {n: score(fam, t) for n, t in texts.items()}
             per_sheet[key] = ss
             scores[key] = max(ss.values(), default=0.0)
-        else:  # tables spread over sheets: judge the workbook as a whole
-            scores[key] = score(fam, whole)
+        else:  # tables spread over sheets: judge the workbook as a whole, leaving out the sheets that are
+            # another family's (a project form sent inside a 部门整体 workbook)
+            own = "\x00".join(t for t in texts.values() if not any(a in t for a in fam.anti))
+            scores[key] = score(fam, own)
     if force:
         fam = FAMILIES[force]
         sheets = _sheets_for(fam, per_sheet.get(fam.key), texts, lenient=True)
-        return Recognition(fam, scores.get(force, 0.0), sheets, scores)
+        return Recognition(fam, scores.get(force, 0.0), sheets, scores, per_sheet)
     key, best = max(scores.items(), key=lambda kv: kv[1])
     if best < THRESHOLD:
-        return Recognition(None, best, [], scores)
+        return Recognition(None, best, [], scores, per_sheet)
     fam = FAMILIES[key]
-    return Recognition(fam, round(best, 2), _sheets_for(fam, per_sheet.get(key), texts), scores)
+    return Recognition(fam, round(best, 2), _sheets_for(fam, per_sheet.get(key), texts), scores, per_sheet)
 
 
 def _sheets_for(fam: Family, ss: dict[str, float] | None, texts: dict[str, str], lenient: bool = False) -> list[str]:

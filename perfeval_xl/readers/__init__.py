@@ -77,6 +77,8 @@ def form_from_grid(grid: Grid, names: dict[str, tuple[str, str]] | None, source:
                 from ..forms.hunan2018 import read_criteria
 
                 read_criteria(grid, form)
+            if not family:  # project forms sent inside the 部门整体 workbook: each a form of its own
+                form = _with_other_forms(grid, rec, form, source, reader)
         else:
             form.family, form.confidence = fam.key, rec.confidence
             read_family(grid, fam, rec.sheets, form)
@@ -93,6 +95,25 @@ def form_from_grid(grid: Grid, names: dict[str, tuple[str, str]] | None, source:
         for part in form.parts:
             part.settings_overrides, part.settings_cells = pairs, cells
     return form
+
+
+def _with_other_forms(grid: Grid, rec, form: Form, source: str, reader: str) -> Form:
+    """The workbook's form, or a file-level form whose parts are it and the other forms found beside it."""
+    from ..forms.reader import read_family
+
+    extra = []
+    for fam, sheets in rec.other_forms(set(form.sheet_names.values())):
+        f = Form(source=source, reader=reader, formulas_known=form.formulas_known)
+        f.family, f.confidence = fam.key, max(rec.per_sheet[fam.key][n] for n in sheets)
+        read_family(grid, fam, sheets, f)
+        extra += f.parts or ([f] if f.tables is not None else [])
+    if not extra:
+        return form
+    top = Form(source=source, reader=reader, formulas_known=form.formulas_known, family=form.family,
+               confidence=form.confidence, unit_name=form.unit_name, year=form.year, tables=form.tables)
+    top.sheet_names = dict(form.sheet_names)
+    top.parts = [form] + extra
+    return top
 
 
 def read_workbook(path: str, *, fast: bool = False, family: str | None = None) -> Form:

@@ -515,3 +515,25 @@ def seed_without_sg(outdir: str) -> Fixture:
     path = os.path.join(outdir, "益阳市人民政府办公室_2024_缺三公表.xlsx")
     wb.save(path)
     return Fixture(path, "hunan_dept", "益阳市人民政府办公室", 2024, "", [("PE601", "")])
+
+
+def seed_with_project(outdir: str) -> Fixture:
+    """The seed's 原表 (Hunan 部门整体) with one of its projects' 项目支出绩效自评表 added as a sheet, as a unit
+    sends both in one workbook: two forms, each checked on its own (the project: the published 棠溪镇 form's
+    layout and figures, its 0 total found as PE604)."""
+    from openpyxl import load_workbook
+
+    from conftest import EXAMPLE_ALIASES
+
+    wb = load_workbook(EXAMPLE_ALIASES["original"])
+    ws = wb.create_sheet("委托业务项目自评表")
+    p = project_10_sheet(
+        ws, 1, year="2024", name="委托业务项目", dept="益阳市人民政府办公室", impl="益阳市人民政府办公室",
+        funds=[0, 0, 0, 10, 0, 0],
+        sources=[("其中：本年财政拨款", [90, 89.974, 89.974]), ("上年结转资金", [None, None, None]),
+                 ("其他资金", [None, None, None])],
+        goals=TANGXI_GOALS, indicators=TANGXI_INDICATORS, total=(100, 90))
+    path = os.path.join(outdir, "益阳市人民政府办公室_2024_含项目表.xlsx")
+    wb.save(path)
+    return Fixture(path, "hunan_dept", "益阳市人民政府办公室", 2024, "", parts=2,
+                   part_faults={1: [("PE604", f"委托业务项目自评表!D{p['funds']}")]})
