@@ -84,13 +84,19 @@ class GuardMiddleware:
         t0 = time.perf_counter()
         path = scope.get("path", "")
         client = (scope.get("client") or ("", 0))[0]
-        status = {"code": 0}
+        status = {"code": 0, "tripped": False}
 
         async def send_wrapped(message):
+            if status["tripped"]:  # the body went over the limit: whatever the app answers becomes a 413
+                if message["type"] == "http.response.start" and not status["code"]:
+                    status["code"] = 413
+                    await _json_response(send, 413, _too_large(limit))
+                return
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
             await send(message)
 
+        limit = None
         try:
             refusal = self._refuse(scope, client, path)
             if refusal:
@@ -100,12 +106,13 @@ class GuardMiddleware:
                 length = _header(scope, b"content-length")
                 if length is not None and length.isdigit() and int(length) > limit:
                     return await _json_response(send_wrapped, 413, _too_large(limit))
-                receive = _counting(receive, limit)
+                receive = _counting(receive, limit, status)
             try:
                 await self.app(scope, receive, send_wrapped)
             except _TooLarge:
                 if not status["code"]:
-                    await _json_response(send_wrapped, 413, _too_large(limit))
+                    status["code"] = 413
+                    await _json_response(send, 413, _too_large(limit))
         finally:
             _event(event="request", method=scope.get("method"), path=path, status=status["code"],
                    ms=round((time.perf_counter() - t0) * 1000, 1), client=client)
@@ -148,7 +155,7 @@ def _header(scope, name: bytes) -> str | None:
     return None
 
 
-def _counting(receive, limit: int):
+def _counting(receive, limit: int, status: dict):
     seen = {"n": 0}
 
     async def wrapped():
@@ -156,6 +163,7 @@ def _counting(receive, limit: int):
         if message["type"] == "http.request":
             seen["n"] += len(message.get("body", b""))
             if seen["n"] > limit:
+                status["tripped"] = True  # the framework may wrap the exception: remember it here
                 raise _TooLarge()
         return message
 
@@ -360,6 +368,11 @@ def create_app(config: ServerConfig | None = None):
                 except ValueError as e:
                     _event(event=action, refused=True, ms=round((time.perf_counter() - t0) * 1000, 1))
                     raise HTTPException(400, str(e)) from None
+                except NotImplementedError as e:  # the client's Excel lacks an API the marks need
+                    _event(event=action, refused=True, unsupported=type(e).__name__)
+                    what = "批注（需要 ExcelApi 1.18）" if "Note" in str(e) else "部分功能"
+                    raise HTTPException(422, f"此版本的 Excel 不支持标注所需的{what}；请升级 Excel，"
+                                             "或在网页上上传工作簿校验并下载标注副本。") from None
             _event(event=action, sheets=len(payload["sheets"]), actions=len(out["actions"]),
                    errors=out.get("counts", {}).get("error"), ms=round((time.perf_counter() - t0) * 1000, 1))
             return out
