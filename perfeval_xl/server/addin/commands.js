@@ -51,7 +51,7 @@
       r.load("address");
       return r;
     });
-    const noteLists = notes ? sheets.items.map((s) => { s.notes.load("items"); return s.notes; }) : null;
+    const noteLists = notes ? sheets.items.map((s) => { const n = s.notes; n.load("items"); return n; }) : null;
     await context.sync();
     const valueRanges = sheets.items.map((s, i) => {
       const u = used[i];

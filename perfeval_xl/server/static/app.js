@@ -108,7 +108,9 @@
       t.append(cols);
       const head = el("tr");
       for (const h of ["单元格", "严重程度", "代码", "说明", "应为", "实为"]) head.append(el("th", {}, h));
-      t.append(el("thead")).append(head);
+      const thead = el("thead");
+      thead.append(head);
+      t.append(thead);
       const tb = el("tbody");
       for (const f of g.findings) {
         const tr = el("tr", { class: f.severity });
