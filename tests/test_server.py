@@ -362,7 +362,8 @@ def test_manifest_has_the_tab_and_both_buttons():
     functions = [f.text for f in root.iter(f"{{{ns['v']}}}FunctionName")]
     assert functions == ["validate", "clearMarks"]
     urls = [u.get("DefaultValue") for u in root.iter(f"{{{ns['bt']}}}Url")]
-    assert urls == ["https://perfeval.czj.example.gov.cn/addin/commands.html"]  # no token unless asked with it
+    assert urls[0] == "https://perfeval.czj.example.gov.cn/addin/commands.html"  # no token unless asked with it
+    assert not any("?t=" in u for u in urls)
     assert root.find("o:Requirements/o:Sets/o:Set", ns).get("MinVersion") == "1.7"
     with_token = c.get("/addin/manifest.xml", params={"token": TOKEN}).text
     assert f"commands.html?t={TOKEN}" in with_token
@@ -371,3 +372,37 @@ def test_manifest_has_the_tab_and_both_buttons():
         png = c.get(f"/addin/icon-{size}.png").content
         assert png.startswith(b"\x89PNG") and int.from_bytes(png[16:20], "big") == size
     assert c.get("/addin/commands.html").status_code == 200
+
+
+# ---- the worksheet functions as Office.js custom functions -------------------------------------------------
+
+def test_custom_functions_metadata_comes_from_the_udfs(app_client):
+    meta = app_client.get("/addin/functions.json").json()
+    ids = [f["id"] for f in meta["functions"]]
+    assert {"PE_EXECRATE", "PE_EXECSCORE", "PE_INDICATOR_SCORE", "PE_VARIANCE", "PE_VARIANCE_PCT", "PE_GRADE"} <= set(ids)
+    assert "PE_CHECK" not in ids  # it reads the whole workbook: the 校验 button's job
+    rate = next(f for f in meta["functions"] if f["id"] == "PE_EXECRATE")
+    assert [p["name"] for p in rate["parameters"]] == ["budget", "actual"]
+    assert rate["parameters"][0]["description"].startswith("全年预算数")
+    score = next(f for f in meta["functions"] if f["id"] == "PE_EXECSCORE")
+    assert score["parameters"][-1]["optional"] is True
+    js = app_client.get("/addin/functions.js").text
+    assert "CustomFunctions.associate" in js and "PE_EXECRATE" in js
+
+
+def test_custom_functions_run_the_same_python(app_client):
+    from perfeval_xl import udfs
+
+    r = app_client.post("/api/functions/PE_EXECRATE", json={"args": [[["3,676.31"]], [[3527.66]]]})
+    assert r.status_code == 200
+    assert r.json()["result"] == [[pytest.approx(0.9596, abs=1e-4)]]
+    assert r.json()["result"] == [[udfs.PE_EXECRATE([["3,676.31"]], [[3527.66]])]]
+    # the seed's execution score: 10 × 95.96% = 9.6; the optional 分值 left out takes its default
+    r = app_client.post("/api/functions/PE_EXECSCORE", json={"args": [[[3676.31]], [[3527.66]], None]})
+    assert r.json()["result"] == [[pytest.approx(9.6, abs=0.01)]]
+    # a bad cell gets the function's Chinese message in the cell, not an HTTP error
+    r = app_client.post("/api/functions/PE_EXECRATE", json={"args": [[["abc"]], [[1]]]})
+    assert r.status_code == 200 and isinstance(r.json()["result"][0][0], str)
+    assert app_client.post("/api/functions/PE_CHECK", json={"args": [[[1]]]}).status_code == 404
+    assert app_client.post("/api/functions/__import__", json={"args": []}).status_code == 404
+    assert client(token=TOKEN).post("/api/functions/PE_GRADE", json={"args": [[[95]]]}).status_code == 401

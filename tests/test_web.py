@@ -299,3 +299,17 @@ def test_addin_below_the_notes_api_still_marks_the_cells(page, service, seed_pay
     assert state["state"]["sheets"][0]["name"] == RESULT_SHEET
     assert all(set(s["notes"]) == {n["address"] for n in o["notes"]}
                for s, o in zip(state["state"]["sheets"][1:], seed_payload["sheets"]))
+
+
+def test_custom_functions_page_registers_and_computes(page, service):
+    with open(FAKE_OFFICE, encoding="utf-8") as fh:
+        fake = fh.read()
+    page.route(OFFICE_CDN, lambda route: route.fulfill(body=fake, content_type="text/javascript"))
+    page.goto(service + "/addin/functions.html")
+    page.wait_for_function("() => !!(window.__fake && window.__fake.functions.PE_EXECRATE)", timeout=10_000)
+    assert "PE_CHECK" not in page.evaluate("Object.keys(window.__fake.functions)")
+    # Excel calls with matrices and the invocation context last
+    rate = page.evaluate("window.__fake.functions.PE_EXECRATE([[3676.31]], [[3527.66]], {address: 'G4'})")
+    assert rate[0][0] == pytest.approx(0.9596, abs=1e-4)
+    grade = page.evaluate("window.__fake.functions.PE_GRADE([[99.6]], {address: 'H30'})")
+    assert grade == [["优"]]

@@ -6,6 +6,7 @@
   POST /api/annotate           an uploaded workbook -> the marked copy itself (for scripts)
   POST /api/xlwings/validate   the Office.js client's workbook payload -> the actions that mark it
   POST /api/xlwings/clear      the same payload -> the actions that remove the marks
+  POST /api/functions/{name}   a worksheet function (Office.js custom function =PERFEVAL.PE_EXECRATE(...))
   GET  /addin/manifest.xml     the Office add-in (绩效自评 tab: 校验, 清除标记), its command page and icons
   GET  /openapi.json, /docs    FastAPI's own
 
@@ -282,6 +283,8 @@ def run_payload(payload, config: ServerConfig, action: str) -> dict:
 def create_app(config: ServerConfig | None = None):
     from ..errors import ConfigError
     from ..settings import load_settings
+    from .functions import call as call_function
+    from .functions import functions_js, functions_meta
     from .manifest import icon_png, manifest_xml
 
     config = config or ServerConfig()
@@ -394,6 +397,25 @@ def create_app(config: ServerConfig | None = None):
         if size not in (16, 32, 64, 80):
             raise HTTPException(404)
         return Response(icon_png(size), media_type="image/png")
+
+    @app.get("/addin/functions.json", include_in_schema=False)
+    def functions_json():
+        return functions_meta()
+
+    @app.get("/addin/functions.js", include_in_schema=False)
+    def functions_script(t: str = ""):
+        ok = bool(config.token) and hmac.compare_digest(t.encode("utf-8", "replace"), config.token.encode())
+        return Response(functions_js(t if ok else ""), media_type="text/javascript; charset=utf-8")
+
+    @app.post("/api/functions/{name}", summary="工作表函数（Office.js 自定义函数）：参数 -> 结果（二维数组）")
+    def custom_function(name: str, body: dict):
+        try:
+            result = call_function(name, body.get("args", []))
+        except KeyError:
+            raise HTTPException(404, f"没有工作表函数 {name}") from None
+        except (ValueError, TypeError) as e:
+            raise HTTPException(400, str(e) or "参数不对") from None
+        return {"result": result}
 
     app.mount("/addin", StaticFiles(directory=ADDIN_DIR), name="addin")
 

@@ -10,6 +10,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 ADDIN_ID = "6f3a1d2e-5b7c-4e8f-9a10-2c3d4e5f6a7b"  # fixed: Office tells add-ins apart by this id
 MIN_EXCEL_API = "1.7"
+# custom functions need CustomFunctionsRuntime 1.1 (Excel 365, Excel on the web, Excel 2021+ on Mac);
+# older Excel shows the tab and buttons and simply has no PERFEVAL.* functions
 NOTES_EXCEL_API = "1.18"
 
 _MANIFEST = """<?xml version="1.0" encoding="UTF-8"?>
@@ -45,6 +47,20 @@ _MANIFEST = """<?xml version="1.0" encoding="UTF-8"?>
   <VersionOverrides xmlns="http://schemas.microsoft.com/office/taskpaneappversionoverrides" xsi:type="VersionOverridesV1_0">
     <Hosts>
       <Host xsi:type="Workbook">
+        <AllFormFactors>
+          <ExtensionPoint xsi:type="CustomFunctions">
+            <Script>
+              <SourceLocation resid="Functions.Script.Url"/>
+            </Script>
+            <Page>
+              <SourceLocation resid="Functions.Page.Url"/>
+            </Page>
+            <Metadata>
+              <SourceLocation resid="Functions.Metadata.Url"/>
+            </Metadata>
+            <Namespace resid="Functions.Namespace"/>
+          </ExtensionPoint>
+        </AllFormFactors>
         <DesktopFormFactor>
           <FunctionFile resid="Commands.Url"/>
           <ExtensionPoint xsi:type="PrimaryCommandSurface">
@@ -101,8 +117,12 @@ _MANIFEST = """<?xml version="1.0" encoding="UTF-8"?>
       </bt:Images>
       <bt:Urls>
         <bt:Url id="Commands.Url" DefaultValue={commands}/>
+        <bt:Url id="Functions.Script.Url" DefaultValue={functions_js}/>
+        <bt:Url id="Functions.Page.Url" DefaultValue={functions_page}/>
+        <bt:Url id="Functions.Metadata.Url" DefaultValue={functions_json}/>
       </bt:Urls>
       <bt:ShortStrings>
+        <bt:String id="Functions.Namespace" DefaultValue="PERFEVAL"/>
         <bt:String id="Tab.Label" DefaultValue="绩效自评"/>
         <bt:String id="Group.Label" DefaultValue="校验"/>
         <bt:String id="Validate.Label" DefaultValue="校验"/>
@@ -131,6 +151,8 @@ def manifest_xml(base: str, token: str = "", version: str = "1.0.0.0") -> str:
     return _MANIFEST.format(
         id=ADDIN_ID, version=escape(version), base=escape(base), home=url("/"), min_api=MIN_EXCEL_API,
         commands=url("/addin/commands.html" + query),
+        functions_js=url("/addin/functions.js" + query), functions_page=url("/addin/functions.html" + query),
+        functions_json=url("/addin/functions.json"),
         icon16=url("/addin/icon-16.png"), icon32=url("/addin/icon-32.png"),
         icon64=url("/addin/icon-64.png"), icon80=url("/addin/icon-80.png"))
 

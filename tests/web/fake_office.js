@@ -9,8 +9,8 @@
 // Every change is recorded in window.__fake.log.
 (function () {
   "use strict";
-  const S = window.__fakeBook;
-  const rec = (window.__fake = { log: [], dialogs: [], actions: {}, state: S, errors: [] });
+  const S = window.__fakeBook || { name: "空.xlsx", apiVersion: "1.18", sheets: [] };
+  const rec = (window.__fake = { log: [], dialogs: [], actions: {}, functions: {}, state: S, errors: [] });
   const minor = (v) => parseInt(String(v).split(".")[1] || "0", 10);
 
   function fail(code, message) {
@@ -213,6 +213,14 @@
       }
     }
   }
+
+  // the custom-functions runtime: functions register here and the test calls them as Excel would
+  class CustomFunctionError extends Error { constructor(code, message) { super(message); this.code = code; } }
+  window.CustomFunctions = {
+    associate(id, fn) { rec.functions[id] = fn; },
+    Error: CustomFunctionError,
+    ErrorCode: { notAvailable: "#N/A", invalidValue: "#VALUE!", divisionByZero: "#DIV/0!" },
+  };
 
   window.Excel = {
     run: async (cb) => { const ctx = new Context(); const out = await cb(ctx); await ctx.sync(); return out; },
