@@ -325,6 +325,24 @@ def test_payload_endpoint_marks_like_the_desktop_button(app_client, seed_payload
     assert over_http.sheet_names() == [s["name"] for s in seed_payload["sheets"]]
 
 
+def test_concurrent_payloads_each_get_their_own_alert(app_client, seed_payload):
+    """xlwings' remote engine shares one App: an alert must never land in another request's actions."""
+    import xlwings as xw
+    from concurrent.futures import ThreadPoolExecutor
+
+    other = {"client": "Office.js", "version": xw.__version__, "names": [],
+             "book": {"name": "购物清单.xlsx", "active_sheet_index": 0, "selection": "A1"},
+             "sheets": [{"name": "Sheet1", "values": [["苹果", 3], ["梨", 5]], "pictures": [], "tables": [],
+                         "notes": []}]}
+    jobs = [copy.deepcopy(seed_payload if i % 2 else other) for i in range(12)]
+    with ThreadPoolExecutor(6) as pool:
+        bodies = list(pool.map(lambda p: app_client.post("/api/xlwings/validate", json=p).json(), jobs))
+    for i, body in enumerate(bodies):
+        alerts = [a["args"][0] for a in body["actions"] if a["func"] == "alert"]
+        assert alerts == [body["message"]]
+        assert alerts[0].startswith("无法校验") == (i % 2 == 0)
+
+
 def test_a_broken_payload_gets_a_reason(app_client):
     for bad in ({}, {"book": {"name": "x"}, "sheets": "no"}, {"book": {}, "sheets": [{"name": "S"}]}):
         r = app_client.post("/api/xlwings/validate", json=bad)

@@ -264,18 +264,27 @@ def run_payload(payload, config: ServerConfig, action: str) -> dict:
             sheet.setdefault("notes", [])
         if not sheet["values"]:
             sheet["values"] = [[""]]
-    try:
-        book = xw.Book(json=payload)
-    except Exception as e:
-        raise ValueError(f"工作簿数据格式不正确（{type(e).__name__}）") from None
-    if action == "clear":
-        restored = clear_marks(book)
-        return {"actions": book.json()["actions"], "restored": restored}
-    report = validate_book(book, config=config.rules_config)
-    out = report_body(report, str(payload["book"].get("name") or ""))
-    out["actions"] = book.json()["actions"]
+    # xlwings' remote engine keeps its books in one process-wide App, and app-level actions (the alert) go to
+    # the App's active book: one book at a time, closed afterwards so that the App does not keep every payload
+    with _REMOTE_BOOK:
+        try:
+            book = xw.Book(json=payload)
+        except Exception as e:
+            raise ValueError(f"工作簿数据格式不正确（{type(e).__name__}）") from None
+        try:
+            if action == "clear":
+                restored = clear_marks(book)
+                return {"actions": book.json()["actions"], "restored": restored}
+            report = validate_book(book, config=config.rules_config)
+            out = report_body(report, str(payload["book"].get("name") or ""))
+            out["actions"] = book.json()["actions"]
+        finally:
+            book.close()
     out["message"] = summary_text(report)
     return out
+
+
+_REMOTE_BOOK = threading.Lock()
 
 
 # ---- the app --------------------------------------------------------------------------------------
