@@ -117,6 +117,7 @@ def test_page_checks_the_example_and_offers_the_marked_copy(page, service, seed_
     rows = read_table(page)
     assert [(c, code, msg) for _, c, code, msg in rows] == [(f.cell or "—", f.code, f.message) for f in batch.findings]
     assert all(f.sheet in h for (h, *_), f in zip(rows, batch.findings))
+    page.wait_for_selector("#download:not([hidden])", timeout=60_000)  # the copy follows the findings
     # fits a 1366×768 screen: no sideways scrolling
     assert page.evaluate("document.documentElement.scrollWidth") <= SCREEN["width"]
     page.screenshot(path=str(tmp_path / "page_1366x768.png"))
@@ -155,7 +156,8 @@ def test_page_takes_a_dropped_file_and_shows_a_refusal(page, service, seed_examp
         document.getElementById('drop').dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true}));
     }""", good)
     page.wait_for_function("document.getElementById('verdict').textContent.includes('益阳.xlsx')", timeout=30_000)
-    assert "错误" in page.inner_text("#verdict") and page.is_visible("#download")
+    assert "错误" in page.inner_text("#verdict")
+    page.wait_for_selector("#download:not([hidden])", timeout=60_000)
 
 
 def test_page_shows_submitted_text_as_text(page, service, seed_example, tmp_path):

@@ -369,7 +369,7 @@ def create_app(config: ServerConfig | None = None):
                  else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         return Response(marked, media_type=media, headers={
             "Content-Disposition": f"attachment; filename=\"checked.xlsx\"; filename*=UTF-8''{quote(name)}",
-            "X-Perfeval-Summary": quote(body["summary"])})
+            "X-Perfeval-Name": quote(name), "X-Perfeval-Summary": quote(body["summary"])})
 
     def _payload_route(action: str):
         def handler(payload: dict):

@@ -34,7 +34,8 @@
     if (token) headers["Authorization"] = "Bearer " + token;
     let resp;
     try {
-      resp = await fetch("/api/check", { method: "POST", body: form, headers });
+      // the findings first (tens of ms); the marked copy (about a second) follows in the background
+      resp = await fetch("/api/check?annotate=false", { method: "POST", body: form, headers });
     } catch (e) {
       status("无法连接校验服务，请稍后再试（" + e + "）");
       return;
@@ -54,6 +55,34 @@
     $("token-box").hidden = true;
     status("");
     render(body);
+    if (body.ok) fetchCopy(file, headers);
+  }
+
+  async function fetchCopy(file, headers) {
+    const note = $("annotate-note");
+    note.textContent = "正在生成标注副本…";
+    const form = new FormData();
+    form.append("file", file, file.name);
+    try {
+      const resp = await fetch("/api/annotate", { method: "POST", body: form, headers });
+      if (file !== lastFile) return; // another file was dropped meanwhile
+      if (!resp.ok) {
+        let body = null;
+        try { body = await resp.json(); } catch (e) { body = null; }
+        note.textContent = (body && (body.annotate_error || body.detail || body.error)) || "无法生成标注副本";
+        return;
+      }
+      const blob = await resp.blob();
+      if (downloadUrl) URL.revokeObjectURL(downloadUrl);
+      downloadUrl = URL.createObjectURL(blob);
+      const a = $("download");
+      a.href = downloadUrl;
+      a.download = decodeURIComponent(resp.headers.get("X-Perfeval-Name") || "已校验.xlsx");
+      a.hidden = false;
+      note.textContent = "副本中有问题的单元格已标色并加批注，首页为“校验结果”工作表。";
+    } catch (e) {
+      note.textContent = "无法生成标注副本（" + e + "）";
+    }
   }
 
   function render(r) {
