@@ -5,6 +5,7 @@ perfeval check PATH... [--format text|json] [--select X] [--ignore X] [--config 
 perfeval rules [CODE]
 perfeval template -o PATH
 perfeval serve [--host H] [--port P] [--config perfeval.toml] [--archive DIR]
+perfeval excel install [--functions]   (perfeval_xl.excel_install: the add-in and xlwings config on Windows)
 perfeval report ...   (registered by perfeval_xl.report.cli when present)
 
 No domain logic here: batch.collect/run, pipeline.check_file, output.render_* and the writers do the work.
@@ -123,6 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--config", metavar="FILE", help="设置文件 perfeval.toml：规则设置用于每个请求，[server] 表为服务设置")
     s.add_argument("--archive", metavar="DIR", help="把每次上传的文件、结果和标注副本存入此文件夹（默认不保存）")
     s.set_defaults(func=cmd_serve)
+
+    from .excel_install import register as register_excel  # perfeval excel install
+
+    register_excel(sub)
 
     try:
         report_cli = importlib.import_module("perfeval_xl.report.cli")
