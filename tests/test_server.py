@@ -352,9 +352,9 @@ def test_a_broken_payload_gets_a_reason(app_client):
     assert app_client.get("/health").status_code == 200
 
 
-@pytest.mark.xfail(reason="issue 9: validate_book does not yet handle a client without notes "
-                          "(notes_supported: false); remove this mark once it lands", strict=False)
 def test_client_without_notes_gets_fills_and_the_result_sheet(app_client, seed_payload):
+    from perfeval_xl.writers.xlwings_apply import NOTES_UNSUPPORTED
+
     payload = copy.deepcopy(seed_payload)
     for s in payload["sheets"]:
         s["notes_supported"] = False
@@ -363,6 +363,8 @@ def test_client_without_notes_gets_fills_and_the_result_sheet(app_client, seed_p
     assert r.status_code == 200, r.text[:300]
     funcs = [a["func"] for a in r.json()["actions"]]
     assert "addNote" not in funcs and "setRangeColor" in funcs and "addSheet" in funcs
+    alerts = [a["args"][0] for a in r.json()["actions"] if a["func"] == "alert"]
+    assert alerts == [r.json()["message"]] and alerts[0].count(NOTES_UNSUPPORTED) == 1
 
 
 # ---- the add-in's manifest ------------------------------------------------------------------------------

@@ -173,16 +173,35 @@ def test_page_shows_submitted_text_as_text(page, service, seed_example, tmp_path
 
 # ---- the add-in with a recording fake of Office.js --------------------------------------------------------
 
-def fake_book(payload: dict, *, api: str = "1.18", protected=(), book_protected: bool = False) -> dict:
-    """The fake's workbook, from the payload Excel would send for the same file."""
+def fake_book(payload: dict, *, api: str = "1.18", protected=None, book_password=None) -> dict:
+    """The fake's workbook, from the payload Excel would send for the same file.
+
+    protected: sheet name -> password ("" = protected without one, as the template's sheets are);
+    book_password: the workbook's structure is protected (with this password, "" = none)."""
+    protected = protected or {}
     sheets = []
     for s in payload["sheets"]:
         sheets.append({"name": s["name"], "values": s["values"], "visibility": s.get("visibility", "Visible"),
-                       "protected": s["name"] in protected, "notes": {n["address"]: "用户批注" for n in s["notes"]}})
+                       "protected": s["name"] in protected, "password": protected.get(s["name"], ""),
+                       "options": {"allowFormatCells": False, "allowInsertRows": True} if s["name"] in protected else {},
+                       "notes": {n["address"]: "用户批注" for n in s["notes"]}})
     names = [{"name": n["name"], "sheet": payload["sheets"][n["sheet_index"]]["name"], "address": n["address"]}
              for n in payload["names"] if n.get("sheet_index") is not None and n.get("address")]
-    return {"name": payload["book"]["name"], "apiVersion": api, "protected": book_protected,
-            "sheets": sheets, "names": names}
+    return {"name": payload["book"]["name"], "apiVersion": api, "protected": book_password is not None,
+            "password": book_password or "", "sheets": sheets, "names": names}
+
+
+def file_protection(path: str) -> dict:
+    """The sheets the workbook file itself protects, as the fake's `protected` (the template: all, no password)."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    return {ws.title: "" for ws in wb.worksheets if ws.protection.sheet and not ws.protection.password}
+
+
+def snapshot(page) -> str:
+    return page.evaluate("JSON.stringify(window.__fakeBook.sheets.map(s => [s.name, s.fills, s.notes, s.protected, "
+                         "s.options, s.values.length]).concat([window.__fakeBook.protected]))")
 
 
 def open_addin(page, service, book: dict, seen: list | None = None):
@@ -224,12 +243,19 @@ def desktop(seed_payload):
     return client, report
 
 
-def test_addin_marks_the_example_like_the_desktop_button(page, service, seed_payload, desktop):
+def test_addin_marks_the_example_like_the_desktop_button(page, service, seed_payload, desktop, recalculated_seed):
     client, report = desktop
     seen: list = []
-    open_addin(page, service, fake_book(seed_payload), seen)
+    locks = file_protection(recalculated_seed)
+    assert {"三公经费情况表", "基础数据表", "绩效自评表"} <= set(locks)  # the template protects its sheets
+    open_addin(page, service, fake_book(seed_payload, protected=locks), seen)
     state = press(page, "validate")
     assert state["errors"] == []
+    # as the desktop button: protection without a password lifted for the marking, then put back as it was
+    for s in state["state"]["sheets"]:
+        if s["name"] in locks:
+            assert s["protected"] is True and s["options"] == {"allowFormatCells": False, "allowInsertRows": True}
+    assert {e[1] for e in state["log"] if e[0] == "unprotect"} == {s for s, _ in flagged(report)}
     # the payload the command page built is the one the suite builds from the file
     sent = seen[0]
     assert [s["name"] for s in sent["sheets"]] == [s["name"] for s in seed_payload["sheets"]]
@@ -258,8 +284,10 @@ def test_addin_marks_the_example_like_the_desktop_button(page, service, seed_pay
     assert "已清除标记" in state["dialogs"][-1]["text"]
 
 
-def test_addin_on_a_protected_sheet_changes_nothing_and_says_why(page, service, seed_payload):
-    open_addin(page, service, fake_book(seed_payload, protected=("绩效自评表",)))
+def test_addin_on_a_password_protected_sheet_changes_nothing_and_says_why(page, service, seed_payload,
+                                                                         recalculated_seed):
+    locks = dict(file_protection(recalculated_seed), 绩效自评表="财政局")
+    open_addin(page, service, fake_book(seed_payload, protected=locks))
     # the fake refuses like Excel does
     code = page.evaluate("""() => Excel.run(async (ctx) => {
         const ws = ctx.workbook.worksheets.getItem('绩效自评表');
@@ -268,18 +296,27 @@ def test_addin_on_a_protected_sheet_changes_nothing_and_says_why(page, service, 
     }).then(() => 'ok', (e) => e.code)""")
     assert code == "AccessDenied"
     page.evaluate("window.__fake.errors.length = 0")
-    before = page.evaluate("JSON.stringify(window.__fakeBook.sheets.map(s => [s.name, s.fills, s.notes]))")
+    before = snapshot(page)
     state = press(page, "validate")
-    assert page.evaluate("JSON.stringify(window.__fakeBook.sheets.map(s => [s.name, s.fills, s.notes]))") == before
+    assert snapshot(page) == before  # not one cell, note, sheet or protection changed
     text = state["dialogs"][-1]["text"]
-    assert "绩效自评表" in text and "受保护" in text and "未作任何改动" in text
+    assert "绩效自评表" in text and "密码" in text and "未作任何改动" in text
 
 
-def test_addin_in_a_protected_workbook_structure_changes_nothing(page, service, seed_payload):
-    open_addin(page, service, fake_book(seed_payload, book_protected=True))
+def test_addin_in_a_protected_workbook_structure(page, service, seed_payload, desktop):
+    client, report = desktop
+    open_addin(page, service, fake_book(seed_payload, book_password=""))
+    state = press(page, "validate")  # no password: lifted to add 校验结果, then put back
+    assert fills(state) == flagged(report) and state["state"]["protected"] is True
+    assert state["state"]["sheets"][0]["name"] == RESULT_SHEET
+
+
+def test_addin_in_a_password_protected_workbook_structure_changes_nothing(page, service, seed_payload):
+    open_addin(page, service, fake_book(seed_payload, book_password="财政局"))
+    before = snapshot(page)
     state = press(page, "validate")
-    assert fills(state) == {} and len(state["state"]["sheets"]) == len(seed_payload["sheets"])
-    assert "工作簿结构受保护" in state["dialogs"][-1]["text"]
+    assert snapshot(page) == before
+    assert "工作簿结构设有密码保护" in state["dialogs"][-1]["text"]
 
 
 def test_addin_below_the_notes_api_never_calls_notes(page, service, seed_payload):
@@ -291,9 +328,9 @@ def test_addin_below_the_notes_api_never_calls_notes(page, service, seed_payload
     assert state["dialogs"], "the clerk is told what happened"
 
 
-@pytest.mark.xfail(reason="issue 9: validate_book does not yet mark a client without notes "
-                          "(notes_supported: false); remove this mark once it lands", strict=False)
 def test_addin_below_the_notes_api_still_marks_the_cells(page, service, seed_payload, desktop):
+    from perfeval_xl.writers.xlwings_apply import NOTES_UNSUPPORTED
+
     client, report = desktop
     open_addin(page, service, fake_book(seed_payload, api="1.17"))
     state = press(page, "validate")
@@ -301,6 +338,8 @@ def test_addin_below_the_notes_api_still_marks_the_cells(page, service, seed_pay
     assert state["state"]["sheets"][0]["name"] == RESULT_SHEET
     assert all(set(s["notes"]) == {n["address"] for n in o["notes"]}
                for s, o in zip(state["state"]["sheets"][1:], seed_payload["sheets"]))
+    # said once, in the alert
+    assert [d["text"].count(NOTES_UNSUPPORTED) for d in state["dialogs"]] == [1]
 
 
 def test_custom_functions_page_registers_and_computes(page, service):

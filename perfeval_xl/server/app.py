@@ -280,7 +280,8 @@ def run_payload(payload, config: ServerConfig, action: str) -> dict:
             out["actions"] = book.json()["actions"]
         finally:
             book.close()
-    out["message"] = summary_text(report)
+    alerts = [a["args"][0] for a in out["actions"] if a.get("func") == "alert" and a.get("args")]
+    out["message"] = alerts[0] if alerts else summary_text(report)  # what the clerk is shown
     return out
 
 

@@ -140,7 +140,15 @@
         S.sheets.splice(S.sheets.indexOf(sheet), 1); S.sheets.splice(v, 0, sheet); record("position", sheet, null, v);
       } else throw fail("InvalidArgument", "unknown sheet property " + k);
     });
-    self.protection = loadable(ctx, {}, { protected: () => sheet.protected });
+    self.protection = loadable(ctx, {}, { protected: () => sheet.protected, options: () => sheet.options || {} });
+    self.protection.unprotect = (password) => ctx._ops.push(() => {
+      if (sheet.password && password !== sheet.password) throw fail("InvalidArgument", "The password you supplied is not correct.");
+      sheet.protected = false; record("unprotect", sheet);
+    });
+    self.protection.protect = (options, password) => ctx._ops.push(() => {
+      if (sheet.protected) throw fail("InvalidOperation", "The worksheet is already protected.");
+      sheet.protected = true; sheet.options = options || {}; sheet.password = password || ""; record("protect", sheet, null, options);
+    });
     self.getUsedRangeOrNullObject = () => {
       let rows = 0, cols = 0;
       sheet.values.forEach((row, i) => row.forEach((v, j) => { if (v !== "" && v !== null) { rows = Math.max(rows, i + 1); cols = Math.max(cols, j + 1); } }));
@@ -163,6 +171,11 @@
   function Workbook(ctx) {
     const wb = loadable(ctx, {}, { name: () => S.name });
     wb.protection = loadable(ctx, {}, { protected: () => !!S.protected });
+    wb.protection.unprotect = (password) => ctx._ops.push(() => {
+      if (S.password && password !== S.password) throw fail("InvalidArgument", "The password you supplied is not correct.");
+      S.protected = false; record("unprotectBook", null);
+    });
+    wb.protection.protect = (password) => ctx._ops.push(() => { S.protected = true; S.password = password || ""; record("protectBook", null); });
     const sheets = {
       load() { ctx._ops.push(() => { sheets._items = S.sheets.map((s) => { const w = Worksheet(ctx, s); w._fill(); return w; }); }); return sheets; },
       get items() { if (!sheets._items) throw fail("PropertyNotLoaded", "The property 'items' is not available."); return sheets._items; },

@@ -44,7 +44,7 @@
       u.load("rowIndex,columnIndex,rowCount,columnCount");
       return u;
     });
-    const protection = sheets.items.map((s) => { s.protection.load("protected"); return s.protection; });
+    const protection = sheets.items.map((s) => { s.protection.load("protected,options"); return s.protection; });
     const nameRanges = names.items.map((n) => {
       if (n.type !== "Range") return null;
       const r = n.getRangeOrNullObject();
@@ -96,31 +96,56 @@
       payload.names.push({ name: n.name, sheet_index: index, address: address, scope_sheet_name: null,
         scope_sheet_index: null, book_scope: true });
     });
-    return { payload, guard: { notes, bookProtected: wb.protection.protected,
+    const options = {};
+    sheets.items.forEach((s, i) => { options[s.name] = protection[i].options; });
+    return { payload, guard: { notes, bookProtected: wb.protection.protected, options,
       protectedSheets: payload.sheets.filter((s) => s.protected).map((s) => s.name), sheetNames } };
   }
 
-  // ---- before touching anything: would Excel refuse part of it? Then change nothing and say why ---------
-  function checkWritable(actions, guard) {
+  // ---- protection: which protected sheets the actions write to, and whether they add or delete sheets -----
+  function needsUnlocking(actions, guard) {
     const names = guard.sheetNames.slice();
     const written = new Set();
     let structure = false;
     for (const a of actions) {
       if (a.func === "addSheet") { names.splice(a.args[0], 0, a.args[1]); structure = true; continue; }
-      if (a.func === "sheetDelete") { written.add(names[a.sheet_position]); names.splice(a.sheet_position, 1);
-        structure = true; continue; }
+      if (a.func === "sheetDelete") { names.splice(a.sheet_position, 1); structure = true; continue; }
       if (a.func === "alert" || a.func === "activateSheet") continue;
       if (a.sheet_position !== null && a.sheet_position !== undefined) written.add(names[a.sheet_position]);
     }
-    const locked = guard.protectedSheets.filter((n) => written.has(n));
-    if (locked.length) {
-      throw new UserError("工作表“" + locked.join("”“") + "”受保护，无法标注。请先“审阅 → 撤销工作表保护”，" +
+    return { sheets: guard.protectedSheets.filter((n) => written.has(n)), structure: structure && guard.bookProtected };
+  }
+
+  // As the desktop button does: protection without a password (the template's) is lifted for the marking and
+  // put back with the same options afterwards; a password is never guessed: then nothing is changed at all.
+  async function unlock(context, need, guard) {
+    const wb = context.workbook;
+    const undone = { sheets: [], book: false };
+    const locked = [];
+    for (const name of need.sheets) {
+      wb.worksheets.getItem(name).protection.unprotect();
+      try { await context.sync(); undone.sheets.push(name); } catch (e) { locked.push(name); }
+    }
+    let bookLocked = false;
+    if (need.structure) {
+      wb.protection.unprotect();
+      try { await context.sync(); undone.book = true; } catch (e) { bookLocked = true; }
+    }
+    if (locked.length || bookLocked) {
+      await relock(context, undone, guard);
+      throw new UserError((locked.length
+        ? "工作表“" + locked.join("”“") + "”设有密码保护，无法标注。请先“审阅 → 撤销工作表保护”（输入密码），"
+        : "工作簿结构设有密码保护，无法添加“校验结果”工作表。请先“审阅 → 保护工作簿”（输入密码）取消保护，") +
         "再点“校验”。工作簿未作任何改动。");
     }
-    if (structure && guard.bookProtected) {
-      throw new UserError("工作簿结构受保护，无法添加“校验结果”工作表。请先“审阅 → 保护工作簿”取消保护，" +
-        "再点“校验”。工作簿未作任何改动。");
-    }
+    return undone;
+  }
+
+  async function relock(context, undone, guard) {
+    const wb = context.workbook;
+    for (const name of undone.sheets) wb.worksheets.getItem(name).protection.protect(guard.options[name]);
+    if (undone.book) wb.protection.protect();
+    await context.sync();
   }
 
   // ---- the actions (xlwings' book.json()) -> Office.js calls -------------------------------------------
@@ -210,8 +235,13 @@
       await Excel.run(async (context) => {
         const { payload, guard } = await buildPayload(context);
         const body = await post(action, payload);
-        checkWritable(body.actions, guard);
-        const out = await applyActions(context, body.actions, guard.notes);
+        const undone = await unlock(context, needsUnlocking(body.actions, guard), guard);
+        let out;
+        try {
+          out = await applyActions(context, body.actions, guard.notes);
+        } finally {
+          await relock(context, undone, guard);
+        }
         if (action === "clear") {
           await showAlert("绩效自评校验", body.restored ? "已清除标记，恢复了 " + body.restored + " 个单元格。" : "没有需要清除的标记。");
         }
@@ -230,7 +260,7 @@
 
   window.validate = validate; // FunctionFile commands are looked up by name
   window.clearMarks = clearMarks;
-  window.perfevalAddin = { buildPayload, applyActions, checkWritable, run, validate, clearMarks };
+  window.perfevalAddin = { buildPayload, applyActions, needsUnlocking, run, validate, clearMarks };
   Office.onReady(() => {
     if (Office.actions && Office.actions.associate) {
       Office.actions.associate("validate", validate);
