@@ -7,6 +7,7 @@ button makes."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import json
 import os
@@ -60,13 +61,13 @@ def browser():
         b.close()
 
 
-@pytest.fixture(scope="module")
-def service():
+@contextlib.contextmanager
+def serving(config: ServerConfig):
     """The real service on a loopback port (uvicorn in a thread), as `perfeval serve` runs it."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(ServerConfig()), host="127.0.0.1", port=port,
+    server = uvicorn.Server(uvicorn.Config(create_app(config), host="127.0.0.1", port=port,
                                            log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -74,9 +75,17 @@ def service():
     while not server.started:
         assert time.time() < deadline and thread.is_alive(), "the service did not start"
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def service():
+    with serving(ServerConfig()) as url:
+        yield url
 
 
 @pytest.fixture
@@ -158,6 +167,20 @@ def test_page_takes_a_dropped_file_and_shows_a_refusal(page, service, seed_examp
     page.wait_for_function("document.getElementById('verdict').textContent.includes('益阳.xlsx')", timeout=30_000)
     assert "错误" in page.inner_text("#verdict")
     page.wait_for_selector("#download:not([hidden])", timeout=60_000)
+
+
+def test_page_asks_for_the_token_when_the_service_has_one(page, seed_example):
+    token = "token-for-the-page-test-0123"
+    with serving(ServerConfig(token=token)) as url:
+        page.goto(url + "/")
+        page.set_input_files("#file", seed_example)
+        page.wait_for_selector("#token-box:not([hidden])", timeout=30_000)
+        assert "口令" in page.inner_text("#status")
+        page.fill("#token", token)
+        page.click("#token-save")
+        page.wait_for_selector("#result:not([hidden])", timeout=30_000)
+        assert "错误" in page.inner_text("#verdict") and page.is_hidden("#token-box")
+        page.wait_for_selector("#download:not([hidden])", timeout=60_000)
 
 
 def test_page_shows_submitted_text_as_text(page, service, seed_example, tmp_path):
