@@ -210,7 +210,7 @@ def report_body(report, name: str) -> dict:
 
 def check_upload(src: str, name: str, config: ServerConfig, *, annotate: bool = True) -> tuple[dict, bytes | None]:
     """Check a workbook saved at src (in a request's temporary folder): the JSON body and the marked copy."""
-    from ..pipeline import CheckOptions, check_file
+    from ..pipeline import CheckOptions, check_file, with_parts
     from ..writers.annotate import annotate as write_marks
     from ..writers.annotate import default_dest
 
@@ -220,7 +220,7 @@ def check_upload(src: str, name: str, config: ServerConfig, *, annotate: bool = 
     if annotate and report.error is None:
         dest = os.path.join(os.path.dirname(src), "out", os.path.basename(default_dest(src)))
         try:
-            written = write_marks(src, report, dest)
+            written = write_marks(src, with_parts(report), dest)  # a workbook of several projects: all marks
             with open(written, "rb") as fh:
                 marked = fh.read()
             body["annotated_name"] = os.path.splitext(default_dest(name))[0] + os.path.splitext(written)[1]
