@@ -34,6 +34,13 @@ RATIO_MIN_BYTES = 1024 * 1024  # small parts compress well and are harmless
 MAX_MEMBERS = 5_000  # parts in the zip
 MAX_ROWS = 20_000  # rows per worksheet (<dimension>); a form has < 500
 MAX_COLUMNS = 1_000  # columns per worksheet
+# The REAL extent of each sheet, from every cell and row reference and merge in its XML (not the <dimension>
+# claim): python-calamine allocates rows x columns of its used range at once (one cell at XFD1048576 asks for
+# 512 GB), openpyxl makes an object for every cell of every merged range.
+MAX_CELLS = 2_000_000  # rows x columns of a sheet's used range (calamine: ~40 bytes each, so <= ~80 MB)
+MAX_MERGES = 10_000  # merged ranges per sheet
+MAX_MERGED_CELLS = 1_000_000  # cells covered by merged ranges, per sheet
+SCAN_CHUNK = 1 << 20  # bytes of sheet XML scanned at a time (streaming: memory stays flat)
 WHOLE_READ_BYTES = 16 * 1024 * 1024  # files up to this size are read once into memory for the scan
 PROLOG_BYTES = 4096  # how much of each XML part is scanned for DOCTYPE / ENTITY / dimension
 
@@ -41,6 +48,37 @@ OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 
 _DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.I)
+# Real extents: only references that could break a limit are looked at. Every writer spells them r="B7"
+# after a space (a literal prefix: scanned at memchr speed, small references fail on their first characters);
+# a part that spells an attribute otherwise (r = '...', a tab or newline before r) is scanned with the loose
+# form. The patterns depend on the limits (which are settings): _ref_patterns builds them.
+_ODD = (re.compile(rb"=[\s']"), re.compile(rb"r\s+="), re.compile(rb"\tr="), re.compile(rb"\nr="),
+        re.compile(rb"\rr="))
+_FULL_REF = re.compile(rb"""\s*["']\s*\$?([A-Za-z]{0,4})\$?([0-9]+)""")
+_REF_CACHE: dict = {}
+
+
+def _ref_patterns():
+    """(strict, loose, rows bound, columns bound): patterns finding the references with at least N row digits
+    or L column letters, and the largest row / column a reference they do NOT find can name."""
+    key = (MAX_ROWS, MAX_COLUMNS)
+    hit = _REF_CACHE.get(key)
+    if hit is None:
+        n = max(1, min(4, len(str(MAX_ROWS))))
+        cols, letters = MAX_COLUMNS, 0
+        while cols > 0:
+            cols, letters = (cols - 1) // 26, letters + 1
+        ell = max(1, min(2, letters))
+        big = rb"\$?(?:[A-Za-z]{%d}|[A-Za-z]{0,4}\$?[0-9]{%d})" % (ell, n)
+        hit = (re.compile(rb' r(?==")="' + big), re.compile(rb"""\sr\s*=\s*["']\s*""" + big),
+               10 ** (n - 1) - 1, 0 if ell == 1 else 26)
+        _REF_CACHE.clear()
+        _REF_CACHE[key] = hit
+    return hit
+
+
+_MERGE = re.compile(rb"""<(?:\w+:)?mergeCell\s[^>]*?ref\s*=\s*["']\$?([A-Za-z]{1,4})\$?([0-9]{1,10})"""
+                    rb"""(?::\$?([A-Za-z]{1,4})\$?([0-9]{1,10}))?["']""")
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([A-Z]*)([0-9]*)(?::([A-Z]*)([0-9]*))?\"")
 _ROOT_REL = re.compile(rb"Type=\"[^\"]*/officeDocument\"[^>]*Target=\"([^\"]+)\"|Target=\"([^\"]+)\"[^>]*Type=\"[^\"]*/officeDocument\"")
 
@@ -194,6 +232,7 @@ def _scan_zip(path: str, zf: zipfile.ZipFile, data: bytes | None) -> str:
                                       "正常的 Excel 文件不会有，疑似恶意构造（XML 实体炸弹），已拒绝读取")
             if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
                 _check_dimension(path, info.filename, prolog)
+                _check_extent(path, zf, info)
     ctypes = _head(path, zf, data, zf.getinfo("[Content_Types].xml"), 1 << 16)
     if b"macroEnabled" in ctypes or "xl/vbaProject.bin" in names:
         return "xlsm"
@@ -293,6 +332,86 @@ def _check_dimension(path: str, part: str, prolog: bytes) -> None:
                               "请删除无关数据后重新提交")
     if cols > MAX_COLUMNS:
         raise ReadError(path, f"工作表（{part}）有 {cols} 列，超过上限 {MAX_COLUMNS} 列，不像一份自评表")
+
+
+def _col_of(letters: bytes) -> int:
+    n = 0
+    for ch in letters.upper().replace(b"$", b""):
+        n = n * 26 + (ch - 64)
+    return n
+
+
+def _check_extent(path: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """Scan a worksheet part's XML once, streaming, for its real extent: the largest row and column any
+    cell or row reference names, and the merged ranges. Linear in the part's size, flat in memory."""
+    part = info.filename
+    max_row = max_col = merges = merged = 0
+    tail = b""
+    try:
+        with zf.open(info) as fh:
+            while True:
+                chunk = fh.read(SCAN_CHUNK)
+                if not chunk:
+                    break
+                buf = tail + chunk
+                strict, loose, _, _ = _ref_patterns()
+                odd = any(p.search(buf) for p in _ODD)
+                for m in (loose if odd else strict).finditer(buf):
+                    full = _FULL_REF.match(buf, buf.index(b"=", m.start()) + 1)
+                    if full:
+                        c, r = full.groups()
+                        if c:
+                            max_col = max(max_col, _col_of(c))
+                        max_row = max(max_row, int(r))
+                if b"mergeCell" in buf:
+                    for c1, r1, c2, r2 in _MERGE.findall(buf):
+                        merges += 1
+                        a, b = _col_of(c1), int(r1)
+                        c, d = (_col_of(c2), int(r2)) if c2 else (a, b)
+                        merged += (abs(c - a) + 1) * (abs(d - b) + 1)
+                        max_col, max_row = max(max_col, a, c), max(max_row, b, d)
+                tail = buf[-64:]
+                if max_row > MAX_ROWS or max_col > MAX_COLUMNS or merged > MAX_MERGED_CELLS or merges > MAX_MERGES:
+                    break  # refused below: no need to read the rest
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError) as e:
+        raise ReadError(path, f"文件已损坏（部件 {part} 无法解压：{e}）") from None
+    except RuntimeError as e:  # zip-level password
+        raise ReadError(path, f"文件已加密，无法读取（{e}）") from None
+    _, _, row_bound, col_bound = _ref_patterns()
+    max_row, max_col = max(max_row, min(row_bound, MAX_ROWS)), max(max_col, min(col_bound, MAX_COLUMNS))
+    where = f"工作表（{part}）"
+    if max_row > MAX_ROWS:
+        raise ReadError(path, f"{where}实际用到第 {max_row} 行，超过上限 {MAX_ROWS} 行，不像一份自评表；"
+                              "请删除远处的无关单元格后重新提交")
+    if max_col > MAX_COLUMNS:
+        raise ReadError(path, f"{where}实际用到第 {max_col} 列，超过上限 {MAX_COLUMNS} 列，不像一份自评表；"
+                              "请删除远处的无关单元格后重新提交")
+    if max_row * max_col > MAX_CELLS:
+        raise ReadError(path, f"{where}的使用范围 {max_row} 行 × {max_col} 列，超过上限 {MAX_CELLS} 个单元格，"
+                              "读取会占用过多内存，已拒绝")
+    if merges > MAX_MERGES:
+        raise ReadError(path, f"{where}有 {merges} 个以上合并区域，超过上限 {MAX_MERGES} 个，疑似异常构造，已拒绝")
+    if merged > MAX_MERGED_CELLS:
+        raise ReadError(path, f"{where}的合并区域共覆盖 {merged} 个以上单元格，超过上限 {MAX_MERGED_CELLS} 个，"
+                              "疑似异常构造（如合并整张表），已拒绝")
+
+
+def preflight_bytes(path: str, data: bytes) -> str:
+    """The same checks as preflight, on bytes already read (the writers verify what they will open)."""
+    if data[:4] in ZIP_MAGICS or data[:4] == b"PK\x03\x04":
+        with _check_zip(path, data):
+            pass
+        return "xlsx"
+    return preflight(path)
+
+
+def check_openpyxl_safe(path: str, data: bytes | None = None) -> None:
+    """Before openpyxl loads a workbook (--formulas, --annotate, --in-place, a converted .xls/.ods):
+    the same refusals as preflight, on the bytes it will load."""
+    if data is not None and data[:4] == b"PK\x03\x04":
+        with _check_zip(path, data):
+            return
+    preflight(path)
 
 
 def check_sheet_height(path: str, sheet: str, rows: int, columns: int = 0) -> None:
