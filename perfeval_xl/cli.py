@@ -155,6 +155,8 @@ def _output_problem(args, files) -> str | None:
             return f"--summary {inert_line(args.summary)} 是一个要校验的报送文件，不能用汇总表覆盖它；请换一个文件名"
         if os.path.isdir(args.summary):
             return f"--summary {inert_line(args.summary)} 是一个文件夹，应给出汇总表文件名（.xlsx）"
+        if os.path.lexists(args.summary) and not os.path.isfile(args.summary):
+            return f"--summary {inert_line(args.summary)} 不是普通文件（可能是设备或管道），不能写入"
         if not args.output_in_inbox and any(_inside(args.summary, d) for d in folders):
             return (f"--summary {inert_line(args.summary)} 在被校验的文件夹之内；请写到收件文件夹以外，"
                     "或加 --output-in-inbox 明确允许")
@@ -211,7 +213,12 @@ def cmd_check(args) -> int:
     refused: dict[str, str] = {}
     # only this run's summary file is left out of the folders; earlier outputs are skipped when our record
     # proves them ours, and those this run is about to replace are dropped from the "skipped" list below
-    files = batch.collect(args.paths, exclude=tuple(x for x in (args.summary,) if x), skipped=skipped,
+    from .ledger import KIND_SUMMARY, ours
+
+    # an earlier summary at the --summary path is ours to replace and not a submission; any other file there
+    # is collected like the rest, and refused below as a place to write
+    mine = args.summary if args.summary and ours(args.summary) == KIND_SUMMARY else None
+    files = batch.collect(args.paths, exclude=tuple(x for x in (mine,) if x), skipped=skipped,
                           reasons=reasons, skip_marked=not args.in_place, refused=refused)
     if not files:
         print("perfeval：没有找到要校验的工作簿（.xlsx .xlsm .xls .ods .et）", file=sys.stderr)
@@ -302,7 +309,8 @@ def _os_message(e: Exception) -> str:
     if isinstance(e, OSError):
         known = {errno.ENOSPC: "磁盘已满", errno.EROFS: "目标位置只读", errno.EACCES: "没有写入权限",
                  errno.EPERM: "没有写入权限", errno.ENOENT: "文件夹不存在", errno.ENAMETOOLONG: "路径过长",
-                 errno.EISDIR: "这是一个文件夹", errno.EDQUOT: "超出磁盘配额"}
+                 errno.EISDIR: "这是一个文件夹", errno.EDQUOT: "超出磁盘配额",
+                 errno.ENOTDIR: "路径中有一段不是文件夹", errno.EEXIST: "路径中有一段不是文件夹（是同名文件）"}
         return known.get(e.errno, e.strerror or str(e))
     return inert_line(str(e) or type(e).__name__)
 
@@ -320,7 +328,11 @@ def _write_summary(reports, dest: str):
         backup = backup_path(dest)
         shutil.copy2(dest, backup)
         record(backup, "backup")
-    path = write_summary(reports, dest)
+    import dataclasses
+
+    # the path is the one field of a Report the pipeline leaves raw (it opens the file): shown, it is inert too
+    shown = [dataclasses.replace(r, path=inert_line(r.path)) if inert_line(r.path) != r.path else r for r in reports]
+    path = write_summary(shown, dest)
     record(path or dest, KIND_SUMMARY)
     return path or dest, backup
 
