@@ -24,16 +24,13 @@ from __future__ import annotations
 
 import errno
 import os
-import signal
 import stat
-import sys
 import time
-from collections import deque
 from typing import NamedTuple
 
 from . import ledger
 from .findings import Report
-from .isolation import MEMORY_PER_WORKER, IsolatedPool, reason_memory, lift_memory_limit, limit_memory  # noqa: F401
+from .isolation import MEMORY_PER_WORKER, IsolatedPool, lift_memory_limit, limit_memory, reason_memory  # noqa: F401
 from .ledger import annotate_dest  # noqa: F401  (kept importable from here)
 
 EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".ods", ".et")
@@ -345,7 +342,9 @@ def _annotate_one(task) -> AnnotateResult:
                 return AnnotateResult(src, None, backups, f"文件在校验后被改动，重新校验时无法读取：{report.error}",
                                       rechecked)
         except Exception as e:  # one file's marks must not stop the others
-            return AnnotateResult(src, None, backups, str(e) or type(e).__name__, rechecked)
+            from .errors import os_error_text
+
+            return AnnotateResult(src, None, backups, os_error_text(e), rechecked)
     return AnnotateResult(src, None, backups, "文件在标注过程中反复被改动，未标注", rechecked)
 
 

@@ -303,16 +303,9 @@ def cmd_check(args) -> int:
 
 
 def _os_message(e: Exception) -> str:
-    """An OS error in Chinese (full disk, read-only folder...), anything else as it is."""
-    import errno
+    from .errors import os_error_text
 
-    if isinstance(e, OSError):
-        known = {errno.ENOSPC: "磁盘已满", errno.EROFS: "目标位置只读", errno.EACCES: "没有写入权限",
-                 errno.EPERM: "没有写入权限", errno.ENOENT: "文件夹不存在", errno.ENAMETOOLONG: "路径过长",
-                 errno.EISDIR: "这是一个文件夹", errno.EDQUOT: "超出磁盘配额",
-                 errno.ENOTDIR: "路径中有一段不是文件夹", errno.EEXIST: "路径中有一段不是文件夹（是同名文件）"}
-        return known.get(e.errno, e.strerror or str(e))
-    return inert_line(str(e) or type(e).__name__)
+    return inert_line(os_error_text(e))
 
 
 def _write_summary(reports, dest: str):
@@ -357,10 +350,13 @@ def _annotate_dest(path: str, roots, outdir: str, default_dest, used: set[str]) 
         if os.path.isdir(r) and real.startswith(r + os.sep):
             rel = os.path.relpath(real, r)
             break
+    from .ledger import KIND_COPY, ours
+
     dest = os.path.join(outdir, os.path.dirname(rel), os.path.basename(default_dest(path)))
     stem, ext = os.path.splitext(dest)
     n = 2
-    while os.path.realpath(dest) in used:  # another unit's copy, or a file of this run's input
+    # another unit's copy, a file of this run's input, or a file there that we did not write: never replaced
+    while os.path.realpath(dest) in used or (os.path.lexists(dest) and ours(dest) != KIND_COPY):
         dest, n = f"{stem}_{n}{ext}", n + 1
     used.add(os.path.realpath(dest))
     return dest

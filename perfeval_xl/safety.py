@@ -48,19 +48,45 @@ OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 
 _DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.I)
-# Real extents: only references that could break a limit are looked at. Every writer spells them r="B7"
-# after a space (a literal prefix: scanned at memchr speed, small references fail on their first characters);
-# a part that spells an attribute otherwise (r = '...', a tab or newline before r) is scanned with the loose
-# form. The patterns depend on the limits (which are settings): _ref_patterns builds them.
-_ODD = (re.compile(rb"=[\s']"), re.compile(rb"r\s+="), re.compile(rb"\tr="), re.compile(rb"\nr="),
-        re.compile(rb"\rr="))
-_FULL_REF = re.compile(rb"""\s*["']\s*\$?([A-Za-z]{0,4})\$?([0-9]+)""")
+_ROOT_REL = re.compile(rb"Type=\"[^\"]*/officeDocument\"[^>]*Target=\"([^\"]+)\"|Target=\"([^\"]+)\"[^>]*Type=\"[^\"]*/officeDocument\"")
+# Real extents: only references that could break a limit are looked at. A chunk of sheet XML is first stripped of
+# whitespace (so that r = 'B7', a tab or newline before r, all read r='B7'; bytes.translate runs at memory speed),
+# numeric character references in it are decoded when there are any (r="&#88;FD1" is XFD1 to an XML parser), then
+# one regex with a literal prefix finds the references with at least N row digits or L column letters: small
+# references fail on their first characters. _ref_patterns builds it from the limits (which are settings).
+_WHITESPACE = b" \t\n\r"
+_QUOTES = bytes.maketrans(b"'", b'"')  # r='B7' reads r="B7"
+_MERGE_REF = re.compile(rb'[^>]{0,300}?ref="\$?([A-Za-z]{1,4})\$?([0-9]{1,10})(?::\$?([A-Za-z]{1,4})\$?([0-9]{1,10}))?"')
+# only the references to the characters a cell reference is made of (" $ ' 0-9 = A-Z a-z, codes 34..122): a
+# &#10; in a text costs nothing
+_CHARREF = re.compile(rb"&#(?:[xX]0*(2[2-9A-Fa-f]|[3-6][0-9A-Fa-f]|7[0-9Aa])|0*(3[4-9]|[4-9][0-9]|1[01][0-9]|12[0-2]));")
+_FULL_REF = re.compile(rb"""["']\$?([A-Za-z]{0,4})\$?([0-9]+)""")
 _REF_CACHE: dict = {}
 
 
+class _Shifted:
+    """A match found in a decoded copy, placed back at the offset of the original text."""
+
+    def __init__(self, m: re.Match, offset: int):
+        self.m, self.offset = m, offset
+
+    def end(self) -> int:
+        return self.m.end() + self.offset
+
+    def groups(self):
+        return self.m.groups()
+
+
+def _decode_charrefs(buf: bytes) -> bytes:
+    def one(m: re.Match) -> bytes:
+        n = int(m.group(1), 16) if m.group(1) else int(m.group(2))
+        return bytes([n]) if n < 128 else m.group(0)
+    return _CHARREF.sub(one, buf)
+
+
 def _ref_patterns():
-    """(strict, loose, rows bound, columns bound): patterns finding the references with at least N row digits
-    or L column letters, and the largest row / column a reference they do NOT find can name."""
+    """(pattern, rows bound, columns bound): the pattern finds, in whitespace-free XML, the references with at
+    least N row digits or L column letters; the bounds are the largest row / column one it does NOT find names."""
     key = (MAX_ROWS, MAX_COLUMNS)
     hit = _REF_CACHE.get(key)
     if hit is None:
@@ -70,17 +96,14 @@ def _ref_patterns():
             cols, letters = (cols - 1) // 26, letters + 1
         ell = max(1, min(2, letters))
         big = rb"\$?(?:[A-Za-z]{%d}|[A-Za-z]{0,4}\$?[0-9]{%d})" % (ell, n)
-        hit = (re.compile(rb' r(?==")="' + big), re.compile(rb"""\sr\s*=\s*["']\s*""" + big),
-               10 ** (n - 1) - 1, 0 if ell == 1 else 26)
+        # a value holding a character reference (r="&#88;FD1") is a candidate too: decoded, then read
+        hit = (re.compile(rb'r="(?:' + big + rb'|[^"]{0,80}?&#)'), 10 ** (n - 1) - 1, 0 if ell == 1 else 26)
         _REF_CACHE.clear()
         _REF_CACHE[key] = hit
     return hit
 
 
-_MERGE = re.compile(rb"""<(?:\w+:)?mergeCell\s[^>]*?ref\s*=\s*["']\$?([A-Za-z]{1,4})\$?([0-9]{1,10})"""
-                    rb"""(?::\$?([A-Za-z]{1,4})\$?([0-9]{1,10}))?["']""")
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([A-Z]*)([0-9]*)(?::([A-Z]*)([0-9]*))?\"")
-_ROOT_REL = re.compile(rb"Type=\"[^\"]*/officeDocument\"[^>]*Target=\"([^\"]+)\"|Target=\"([^\"]+)\"[^>]*Type=\"[^\"]*/officeDocument\"")
 
 
 def _utf16(name: str) -> bytes:
@@ -232,7 +255,7 @@ def _scan_zip(path: str, zf: zipfile.ZipFile, data: bytes | None) -> str:
                                       "正常的 Excel 文件不会有，疑似恶意构造（XML 实体炸弹），已拒绝读取")
             if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
                 _check_dimension(path, info.filename, prolog)
-                _check_extent(path, zf, info)
+                _check_extent(path, zf, info, data)
     ctypes = _head(path, zf, data, zf.getinfo("[Content_Types].xml"), 1 << 16)
     if b"macroEnabled" in ctypes or "xl/vbaProject.bin" in names:
         return "xlsm"
@@ -341,43 +364,91 @@ def _col_of(letters: bytes) -> int:
     return n
 
 
-def _check_extent(path: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+def _member_chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes | None):
+    """The member's bytes, SCAN_CHUNK at a time: straight from the archive bytes when we have them (a
+    deflate stream decompressed here, ~10x cheaper than a ZipExtFile for a small part), else via zipfile."""
+    off = info.header_offset
+    head = data[off:off + 30] if data is not None else b""
+    if (data is None or info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+            or len(head) < 30 or head[:4] != b"PK\x03\x04"):
+        with zf.open(info) as fh:
+            while True:
+                chunk = fh.read(SCAN_CHUNK)
+                if not chunk:
+                    return
+                yield chunk
+    name_len, extra_len = struct.unpack("<HH", head[26:30])
+    start = off + 30 + name_len + extra_len
+    raw = memoryview(data)[start:start + info.compress_size]
+    if info.compress_type == zipfile.ZIP_STORED:
+        for i in range(0, len(raw), SCAN_CHUNK):
+            yield bytes(raw[i:i + SCAN_CHUNK])
+        return
+    d = zlib.decompressobj(-15)
+    pending = bytes(raw)
+    while pending:
+        out = d.decompress(pending, SCAN_CHUNK)
+        pending = d.unconsumed_tail
+        if out:
+            yield out
+        elif not pending:
+            break
+    rest = d.flush()
+    if rest:
+        yield rest
+
+
+def _check_extent(path: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes | None = None) -> None:
     """Scan a worksheet part's XML once, streaming, for its real extent: the largest row and column any
     cell or row reference names, and the merged ranges. Linear in the part's size, flat in memory."""
     part = info.filename
     max_row = max_col = merges = merged = 0
     tail = b""
     try:
-        with zf.open(info) as fh:
-            while True:
-                chunk = fh.read(SCAN_CHUNK)
-                if not chunk:
-                    break
-                buf = tail + chunk
-                strict, loose, _, _ = _ref_patterns()
-                odd = any(p.search(buf) for p in _ODD)
-                for m in (loose if odd else strict).finditer(buf):
-                    full = _FULL_REF.match(buf, buf.index(b"=", m.start()) + 1)
-                    if full:
-                        c, r = full.groups()
-                        if c:
-                            max_col = max(max_col, _col_of(c))
-                        max_row = max(max_row, int(r))
-                if b"mergeCell" in buf:
-                    for c1, r1, c2, r2 in _MERGE.findall(buf):
-                        merges += 1
-                        a, b = _col_of(c1), int(r1)
-                        c, d = (_col_of(c2), int(r2)) if c2 else (a, b)
-                        merged += (abs(c - a) + 1) * (abs(d - b) + 1)
-                        max_col, max_row = max(max_col, a, c), max(max_row, b, d)
-                tail = buf[-64:]
-                if max_row > MAX_ROWS or max_col > MAX_COLUMNS or merged > MAX_MERGED_CELLS or merges > MAX_MERGES:
-                    break  # refused below: no need to read the rest
+        for chunk in _member_chunks(zf, info, data):
+            buf = tail + chunk
+            pattern, _, _ = _ref_patterns()
+            flat = buf.translate(_QUOTES, _WHITESPACE)
+            for m in pattern.finditer(flat):
+                if flat.endswith(b"&#", 0, m.end()):
+                    end = flat.find(b'"', m.end())
+                    value = _decode_charrefs(flat[m.start() + 2:end + 1 if end >= 0 else m.end() + 200])
+                    full = _FULL_REF.match(value.translate(_QUOTES, _WHITESPACE))
+                else:
+                    full = _FULL_REF.match(flat, m.start() + 2)
+                if full:
+                    c, r = full.groups()
+                    if c:
+                        max_col = max(max_col, _col_of(c))
+                    max_row = max(max_row, int(r))
+            seen = len(tail.translate(None, _WHITESPACE))  # merges ending in the tail were counted already
+            at = flat.find(b"mergeCell")
+            while at >= 0:
+                nxt = flat.find(b"mergeCell", at + 9)
+                if flat[at + 9:at + 10] == b"s":  # the <mergeCells> container
+                    at = nxt
+                    continue
+                mm = _MERGE_REF.match(flat, at + 9)
+                if mm is None and b"&#" in flat[at:at + 400]:  # ref="&#65;1:XFD9": decoded, then read
+                    mm = _MERGE_REF.match(_decode_charrefs(flat[at + 9:at + 400]).translate(_QUOTES, _WHITESPACE))
+                    mm = mm if mm is None else _Shifted(mm, at + 9)
+                at = nxt
+                if mm is None or mm.end() <= seen:
+                    continue
+                c1, r1, c2, r2 = mm.groups()
+                merges += 1
+                a, b = _col_of(c1), int(r1)
+                c, d = (_col_of(c2), int(r2)) if c2 else (a, b)
+                merged += (abs(c - a) + 1) * (abs(d - b) + 1)
+                max_col, max_row = max(max_col, a, c), max(max_row, b, d)
+            tail = buf[-64:]
+            if max_row > MAX_ROWS or max_col > MAX_COLUMNS or merged > MAX_MERGED_CELLS or merges > MAX_MERGES:
+                break  # refused below: no need to read the rest
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError) as e:
         raise ReadError(path, f"文件已损坏（部件 {part} 无法解压：{e}）") from None
     except RuntimeError as e:  # zip-level password
         raise ReadError(path, f"文件已加密，无法读取（{e}）") from None
-    _, _, row_bound, col_bound = _ref_patterns()
+    _, row_bound, col_bound = _ref_patterns()
     max_row, max_col = max(max_row, min(row_bound, MAX_ROWS)), max(max_col, min(col_bound, MAX_COLUMNS))
     where = f"工作表（{part}）"
     if max_row > MAX_ROWS:

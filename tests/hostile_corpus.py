@@ -125,6 +125,10 @@ def build_inbox(root, seed_example: str, seed_original: str) -> list[Case]:
     add("lower-case xfd1048576", with_sheet(seed, at("甲局", "小写.xlsx"), far_cell("", 1048576, 'r="xfd1048576"')),
         "refused", "行")
     add("dollar $XFD$9", with_sheet(seed, at("甲局", "美元.xlsx"), far_cell("", 60, 'r="$XFD$9"')), "refused", "列")
+    add("character references r=\"&#88;FD70\"", with_sheet(seed, at("甲局", "字符引用.xlsx"),
+                                                           far_cell("", 70, 'r="&#88;&#x46;D70"')), "refused", "列")
+    add("character references in a merge", with_sheet(seed, at("甲局", "字符引用合并.xlsx"),
+                                                        merge("&#65;1:&#88;FD1048576")), "refused", "超过上限")
     add("tab before r", with_sheet(seed, at("甲局", "制表符.xlsx"), far_cell("", 70, '\tr="XFD70"')), "refused",
         "列")
     add("20 001 merges", with_sheet(seed, at("甲局", "两万合并.xlsx"), many_merges(20_001)), "refused",

@@ -7,7 +7,6 @@ still judged, within time and memory bounds, with no input changed.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import re
@@ -559,3 +558,16 @@ def test_an_et_and_an_ods_of_the_same_name_get_different_annotated_copies(tmp_pa
     monkeypatch.chdir(tmp_path)
     code, out, err = run_cli(capsys, "check", "-q", str(inbox), "--annotate", str(tmp_path / "out"))
     assert sorted(os.listdir(tmp_path / "out")) == ["ex_et_已校验.xlsx", "ex_已校验.xlsx"]
+
+
+def test_annotate_never_replaces_a_file_it_did_not_write(capsys, tmp_path, seed_example, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "out").mkdir()
+    shutil.copyfile(seed_example, tmp_path / "in" / "甲.xlsx")
+    (tmp_path / "out" / "甲_已校验.xlsx").write_bytes(b"someone else's file")
+    code, out, err = run_cli(capsys, "check", "-q", str(tmp_path / "in"), "--annotate", str(tmp_path / "out"))
+    assert (tmp_path / "out" / "甲_已校验.xlsx").read_bytes() == b"someone else's file"
+    assert sorted(os.listdir(tmp_path / "out")) == ["甲_已校验.xlsx", "甲_已校验_2.xlsx"]
+    code, out, err = run_cli(capsys, "check", "-q", str(tmp_path / "in"), "--annotate", str(tmp_path / "out"))
+    assert sorted(os.listdir(tmp_path / "out")) == ["甲_已校验.xlsx", "甲_已校验_2.xlsx"]  # ours: replaced in place
