@@ -49,6 +49,8 @@ SPREADSHEET_LIKE = {
 LOCK_MAX_BYTES = 4096  # an Office lock file (~$name) holds a user name: a few hundred bytes
 SERIAL_BELOW = 24  # kept for callers; the isolated pool is used for any number of files
 ANNOTATE_SERIAL_BELOW = 3
+CHUNK_TARGET = 4  # chunks per worker: enough to balance the load
+MAX_CHUNK = 16  # files per message to a worker (results come back per chunk; a failure is still one file's)
 CHECK_TIMEOUT = 60.0  # seconds one file may take to check (a form takes ~5 ms; openpyxl ~50 ms)
 ANNOTATE_TIMEOUT = 300.0  # seconds one file may take to mark (an .xls/.ods is converted by LibreOffice first)
 
@@ -292,7 +294,9 @@ def iter_run(files, options=None, jobs: int | None = None, progress=None, refuse
     if todo and isolate:
         _warm_imports()  # forked workers inherit the modules instead of importing them each
         try:
-            pool = IsolatedPool(_check_task, min(jobs, len(todo)), CHECK_TIMEOUT)
+            workers = min(jobs, len(todo))
+            chunk = max(1, min(MAX_CHUNK, len(todo) // (workers * CHUNK_TARGET)))
+            pool = IsolatedPool(_check_task, workers, CHECK_TIMEOUT, chunk=chunk)
         except (OSError, ValueError, ImportError) as e:
             bar.note(f"无法启动校验进程（{type(e).__name__}），改为在本进程中逐个校验，单个文件不再受内存和时间限制")
             pool = None

@@ -85,7 +85,10 @@ def lift_memory_limit() -> None:
         pass
 
 
-def _worker_main(conn, func, memory: int, parent: int) -> None:
+def _worker_main(conn, func, memory: int, parent: int, progress, slot: int) -> None:
+    """Run chunks of tasks; before each task, say which one in shared memory (progress[2*slot] = its place in
+    the chunk, progress[2*slot+1] = when it started), so that the parent can name the task that killed this
+    worker or ran over its time without a message per task. Results go back once per chunk."""
     _die_with_parent(parent)
     if memory:
         limit_memory(memory)
@@ -97,17 +100,22 @@ def _worker_main(conn, func, memory: int, parent: int) -> None:
                 break
             if msg is None:
                 break
-            k, task = msg
+            ks, chunk = msg
+            out = []
+            for j, (k, task) in enumerate(zip(ks, chunk)):
+                progress[2 * slot] = j
+                progress[2 * slot + 1] = time.monotonic()
+                try:
+                    out.append((k, True, func(task)))
+                except MemoryError:
+                    out.append((k, False, reason_memory()))
+                except Exception as e:  # noqa: BLE001  (one file's failure is that file's row)
+                    out.append((k, False, f"内部错误（{type(e).__name__}: {e}）"))
+            progress[2 * slot + 1] = 0.0  # idle
             try:
-                res = (k, True, func(task))
+                conn.send(out)
             except MemoryError:
-                res = (k, False, reason_memory())
-            except Exception as e:  # noqa: BLE001  (one file's failure is that file's row)
-                res = (k, False, f"内部错误（{type(e).__name__}: {e}）")
-            try:
-                conn.send(res)
-            except MemoryError:
-                conn.send((k, False, reason_memory()))
+                conn.send([(k, False, reason_memory()) for k, _, _ in out])
     except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: the task's cleanup has run
         pass
     finally:
@@ -115,37 +123,40 @@ def _worker_main(conn, func, memory: int, parent: int) -> None:
 
 
 class _Worker:
-    __slots__ = ("proc", "conn", "inflight", "started")
+    __slots__ = ("proc", "conn", "inflight", "slot")
 
-    def __init__(self, proc, conn):
-        self.proc, self.conn = proc, conn
-        self.inflight: deque = deque()  # task indexes sent, in order
-        self.started = 0.0  # when the head of inflight began (the previous result came back)
+    def __init__(self, proc, conn, slot: int):
+        self.proc, self.conn, self.slot = proc, conn, slot
+        self.inflight: deque = deque()  # chunks sent (lists of task indexes), in order
 
 
 class IsolatedPool:
     """Worker processes that each run func(task) under a memory cap, with a time limit per task. A task
     that kills its worker or runs too long yields (k, False, Chinese reason); its worker is replaced and
-    the tasks queued behind it are sent elsewhere. Workers die with the parent. Use as a context manager."""
+    the other tasks it held are sent again. Workers die with the parent. Use as a context manager.
+    chunk: tasks sent per message (results come back per chunk): a few for cheap tasks such as checking a
+    form (~5 ms), 1 for slow ones; which task failed is known exactly either way."""
 
-    def __init__(self, func, workers: int, timeout: float, memory: int | None = None):
+    def __init__(self, func, workers: int, timeout: float, memory: int | None = None, chunk: int = 1):
         import multiprocessing as mp
 
         methods = mp.get_all_start_methods()
         self.ctx = mp.get_context("fork" if "fork" in methods else methods[0])
-        self.func, self.n, self.timeout = func, max(1, workers), timeout
+        self.func, self.n, self.timeout, self.chunk = func, max(1, workers), timeout, max(1, int(chunk))
         self.memory = MEMORY_PER_WORKER if memory is None else memory
+        self.progress = self.ctx.RawArray("d", 2 * self.n)
         self.workers: list[_Worker] = []
-        for _ in range(self.n):
-            self.workers.append(self._spawn())
+        for slot in range(self.n):
+            self.workers.append(self._spawn(slot))
 
-    def _spawn(self) -> _Worker:
+    def _spawn(self, slot: int) -> _Worker:
         parent_conn, child_conn = self.ctx.Pipe()
-        proc = self.ctx.Process(target=_worker_main, args=(child_conn, self.func, self.memory, os.getpid()),
-                                daemon=True)
+        self.progress[2 * slot], self.progress[2 * slot + 1] = 0, 0.0
+        proc = self.ctx.Process(target=_worker_main, daemon=True,
+                                args=(child_conn, self.func, self.memory, os.getpid(), self.progress, slot))
         proc.start()
         child_conn.close()
-        return _Worker(proc, parent_conn)
+        return _Worker(proc, parent_conn, slot)
 
     def _retire(self, w: _Worker, kill: bool) -> None:
         try:
@@ -156,58 +167,60 @@ class IsolatedPool:
             w.conn.close()
 
     def imap_unordered(self, tasks):
-        """Yield (k, ok, result or reason) for every task, as each finishes."""
+        """Yield (k, ok, result or reason) for every task, as each chunk finishes."""
         from multiprocessing.connection import wait
 
         tasks = list(tasks)
         queue = deque(range(len(tasks)))
         pending = len(tasks)
         while pending:
-            now = time.monotonic()
             for i, w in enumerate(self.workers):  # a worker that died idle is replaced before it gets work
                 if not w.inflight and not w.proc.is_alive():
                     self._retire(w, kill=True)
-                    self.workers[i] = self._spawn()
-            for w in self.workers:  # keep every worker busy, with the next file ready
+                    self.workers[i] = self._spawn(w.slot)
+            for w in self.workers:  # keep every worker busy, with its next chunk ready
                 while queue and len(w.inflight) < IN_FLIGHT:
-                    k = queue.popleft()
-                    if not w.inflight:
-                        w.started = now
+                    ks = [queue.popleft() for _ in range(min(self.chunk, len(queue)))]
                     try:
-                        w.conn.send((k, tasks[k]))
+                        w.conn.send((ks, [tasks[k] for k in ks]))
                     except (OSError, ValueError):
-                        queue.appendleft(k)
+                        queue.extendleft(reversed(ks))
                         break
-                    w.inflight.append(k)
+                    w.inflight.append(ks)
             busy = [w for w in self.workers if w.inflight]
-            deadline = min(w.started + self.timeout for w in busy) if busy else now + 1
             ready = wait([w.conn for w in busy] + [w.proc.sentinel for w in busy],
-                         timeout=max(0.0, deadline - time.monotonic()))
+                         timeout=min(1.0, self.timeout / 4))
             for i, w in enumerate(list(self.workers)):
                 if not w.inflight:
                     continue
-                got = False
-                while w.inflight and (w.conn in ready or got) and self._poll(w):
+                dead = not w.proc.is_alive()  # a dead worker's results still in the pipe are read first
+                while w.inflight and (w.conn in ready or dead) and self._poll(w):
                     try:
-                        k, ok, value = w.conn.recv()
+                        results = w.conn.recv()
                     except (EOFError, OSError):
                         break
-                    got = True
-                    if w.inflight and w.inflight[0] == k:
-                        w.inflight.popleft()
-                    w.started = time.monotonic()
-                    pending -= 1
-                    yield k, ok, value
-                dead = not w.proc.is_alive()
-                late = w.inflight and time.monotonic() - w.started > self.timeout
+                    done = w.inflight.popleft()
+                    for k, ok, value in results:
+                        pending -= 1
+                        yield k, ok, value
+                    if len(results) != len(done):  # never expected: whatever is missing is sent again
+                        got = {k for k, _, _ in results}
+                        queue.extendleft(k for k in done if k not in got)
+                dead = dead or not w.proc.is_alive()
+                started = self.progress[2 * w.slot + 1]
+                late = bool(w.inflight) and started > 0 and time.monotonic() - started > self.timeout
                 if w.inflight and (dead or late):
                     if dead:
                         w.proc.join(1)
-                    culprit = w.inflight.popleft()
-                    queue.extendleft(reversed(w.inflight))  # the files behind it go to another worker
+                    head = w.inflight.popleft()
+                    at = int(self.progress[2 * w.slot]) if started > 0 or dead else 0
+                    at = min(max(at, 0), len(head) - 1)
+                    culprit = head[at]
+                    again = head[:at] + head[at + 1:] + [k for ks in w.inflight for k in ks]
+                    queue.extendleft(reversed(again))  # the others it held are sent again, first
                     w.inflight.clear()
                     self._retire(w, kill=True)
-                    self.workers[i] = self._spawn()
+                    self.workers[i] = self._spawn(w.slot)
                     pending -= 1
                     if late and not dead:
                         yield culprit, False, (f"校验超时（超过 {self.timeout:g} 秒），已停止；"
