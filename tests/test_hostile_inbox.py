@@ -298,7 +298,7 @@ def test_a_file_that_takes_too_long_is_stopped_and_its_worker_replaced(tmp_path,
     from perfeval_xl.isolation import IsolatedPool
 
     t0 = time.perf_counter()
-    with IsolatedPool(_sleep_or_square, 2, 1.0) as pool:
+    with IsolatedPool(_sleep_or_square, 2, 1.0, chunk=3) as pool:
         got = {k: (ok, v) for k, ok, v in pool.imap_unordered([1, 2, 60, 3, 4, 5, 6])}
     assert time.perf_counter() - t0 < 15
     assert got[2][0] is False and "超时" in got[2][1]
@@ -313,13 +313,15 @@ def _sleep_or_square(n):
     return n * n
 
 
-def test_a_worker_that_aborts_becomes_a_row(tmp_path):
+@pytest.mark.parametrize("chunk", [1, 4])
+def test_a_worker_that_aborts_becomes_a_row(tmp_path, chunk):
+    """In the middle of a chunk too: the task that killed the worker is named, the others are judged."""
     from perfeval_xl.isolation import IsolatedPool
 
-    with IsolatedPool(_sleep_or_square, 1, 30) as pool:
-        got = {k: (ok, v) for k, ok, v in pool.imap_unordered([1, 7, 3])}
-    assert got[0] == (True, 1) and got[2] == (True, 9)
-    assert got[1][0] is False and "SIGABRT" in got[1][1]
+    with IsolatedPool(_sleep_or_square, 1, 30, chunk=chunk) as pool:
+        got = {k: (ok, v) for k, ok, v in pool.imap_unordered([1, 2, 7, 3, 4, 5])}
+    assert [got[k] for k in (0, 1, 3, 4, 5)] == [(True, n * n) for n in (1, 2, 3, 4, 5)]
+    assert got[2][0] is False and "SIGABRT" in got[2][1]
 
 
 @pytest.mark.parametrize("option", ["--formulas", "--annotate", "--in-place"])
