@@ -98,8 +98,11 @@ def run_rules(form: Form, settings: Settings | None = None, select=(), ignore=()
     order = _sheet_order(form)
     last = len(order)
     findings.sort(key=lambda f: (order.get(f.sheet, last), _cell_key(f.cell), f.code))
-    return Report(path=form.source, findings=findings,
-                  metrics=_metrics(form, s, scores.exec_score_of(ctx), scores.total_of(ctx)))
+    metrics = _metrics(form, s, scores.exec_score_of(ctx), scores.total_of(ctx))
+    note = scores.provisional_note(findings)  # after select/ignore: the verdict agrees with the findings shown
+    if note and metrics.total_score is not None:
+        metrics.score_provisional, metrics.score_note = True, note
+    return Report(path=form.source, findings=findings, metrics=metrics)
 
 
 def _prefixes(patterns) -> tuple[str, ...]:
