@@ -44,6 +44,14 @@ FILL = {
     Severity.WARNING: "FFFFEB9C",  # amber
     Severity.INFO: "FFDDEBF7",  # light blue
 }
+# The template's own conditional formats paint overspent cells red over any fill we set, so a fill alone
+# cannot tell severity there: every note line and the note's first line carry a symbol, and the 校验结果
+# sheet has a legend (issue 12). The symbols are in GB2312, so every Chinese font has them.
+SYMBOL = {
+    Severity.ERROR: "■",
+    Severity.WARNING: "▲",
+    Severity.INFO: "●",
+}
 FONT_COLOR = {  # for the 严重程度 column of the result sheet
     Severity.ERROR: "FF9C0006",
     Severity.WARNING: "FF9C5700",
@@ -168,7 +176,7 @@ def needs_text_guard(value) -> bool:
 
 
 def finding_line(f: Finding) -> str:
-    line = f"[{f.code} {f.severity.label}] {f.message}"
+    line = f"{SYMBOL[f.severity]}[{f.code} {f.severity.label}] {f.message}"
     extra = []
     if f.expected not in (None, ""):
         extra.append(f"应为 {f.expected}")
@@ -177,6 +185,20 @@ def finding_line(f: Finding) -> str:
     if extra and not all(e.split(" ", 1)[1] in f.message for e in extra):
         line += "（" + "，".join(extra) + "）"
     return line
+
+
+def note_size(text: str, width: int = 360) -> tuple[int, int]:
+    """A note box (width, height in px) that shows its text whole: at 9 pt a half-width character is ~7 px and a
+    CJK one ~13; each line wraps at the box width. Grows wider before it grows very tall."""
+    def lines_at(w: int) -> int:
+        per_line = max(8, (w - 12) // 7)  # half-width units per line
+        return sum(max(1, -(-text_width(ln) // per_line)) for ln in text.split("\n"))
+
+    n = lines_at(width)
+    if n > 24:
+        width = 520
+        n = lines_at(width)
+    return width, min(900, 14 + 16 * n)
 
 
 def compose_note(mark: CellMark, original: str = "") -> str:
@@ -241,24 +263,36 @@ def _fmt_amount(v: Decimal | None):
 
 def plan_marks(report: Report, *, generated: str | None = None) -> MarkPlan:
     """Turn a report into the marks to make. `generated` is an optional timestamp text."""
-    by_cell: dict[tuple[str, str], list[Finding]] = {}
+    by_cell: dict[tuple[str, str], list[tuple[Finding, str]]] = {}  # (finding, its cell when this is a related one)
     unplaced: list[Finding] = []
     for f in report.findings:
         cell = normalize_cell(f.cell)
         if not f.sheet or cell is None:
             unplaced.append(f)
-            continue
-        by_cell.setdefault((f.sheet, cell), []).append(f)
+        else:
+            by_cell.setdefault((f.sheet, cell), []).append((f, ""))
+        for rs, rc in f.related:  # the cells the fix touches (分值 under a heading): marked too
+            rcell = normalize_cell(rc)
+            if rs and rcell and (rs, rcell) != (f.sheet, cell):
+                by_cell.setdefault((rs, rcell), []).append((f, f"{f.sheet}!{cell}" if f.sheet != rs else cell or ""))
 
     marks = []
-    for (sheet, cell), fs in by_cell.items():
-        fs = sorted(fs, key=lambda f: (f.severity.rank, f.code))
+    for (sheet, cell), pairs in by_cell.items():
+        pairs = sorted(pairs, key=lambda p: (p[0].severity.rank, p[0].code, bool(p[1])))
+        fs = [f for f, _ in pairs]
         sev = _worst(fs)
-        note = "\n".join([NOTE_HEADER] + [finding_line(f) for f in fs])
+        body = [finding_line(f) + (f"（此格需一并修改；问题记在 {at}）" if at else "") for f, at in pairs]
+        note = "\n".join([f"{NOTE_HEADER}{SYMBOL[sev]} {sev.label}"] + body)
         codes = tuple(dict.fromkeys(f.code for f in fs))
         marks.append(CellMark(sheet, cell, sev, FILL[sev], note, codes))
 
     return MarkPlan(tuple(marks), _result_sheet(report, generated), tuple(unplaced))
+
+
+# Short lines: a meta value runs on over the empty cells to its right, and must end inside the table.
+LEGEND = ("■ 错误：浅红底　▲ 警告：黄底　● 提示：浅蓝底；每个标记单元格的批注首行写明级别",
+          "模板自带的条件格式会把超支的单元格染红、盖住标记底色：此时以批注首行的符号为准",
+          "批注写“此格需一并修改”的，是同一问题要改的其他单元格（如一级指标下的各项分值）")
 
 
 def _result_sheet(report: Report, generated: str | None) -> ResultSheet:
@@ -280,12 +314,21 @@ def _result_sheet(report: Report, generated: str | None) -> ResultSheet:
         lines.append(ResultLine(("执行率", _fmt_amount(m.execution_rate)), "meta", formats=("", "0.00%")))
         lines.append(ResultLine(("执行率得分（复核）", _fmt_amount(m.execution_score)), "meta", formats=("", "0.00")))
         lines.append(ResultLine(("自评总分（表中）", _fmt_amount(m.self_total_score)), "meta", formats=("", "0.00")))
-        lines.append(ResultLine(("复核总分", _fmt_amount(m.total_score)), "meta", formats=("", "0.00")))
-        lines.append(ResultLine(("等级（复核）", m.grade or ""), "meta"))
+        provisional = m.score_provisional and m.total_score is not None
+        lines.append(ResultLine(("复核总分（暂定）" if provisional else "复核总分", _fmt_amount(m.total_score)), "meta",
+                                formats=("", "0.00")))
+        lines.append(ResultLine(("等级（复核）", (m.grade or "") + ("（暂定）" if provisional and m.grade else "")),
+                                "meta"))
+        if provisional:
+            for i, part in enumerate(_sentences(m.score_note)):
+                lines.append(ResultLine(("暂定原因" if i == 0 else "", part), "meta"))
     counts = f"错误 {report.errors} 项，警告 {report.warnings} 项，提示 {report.infos} 项"
     if not report.findings and not report.error:
         counts += "：未发现问题"
     lines.append(ResultLine(("校验结论", counts), "meta"))
+    if report.findings:
+        for i, part in enumerate(LEGEND):
+            lines.append(ResultLine(("标记说明" if i == 0 else "", part), "meta"))
     lines.append(ResultLine((), "blank"))
     lines.append(ResultLine(RESULT_COLUMNS, "header"))
     header_row = len(lines)
@@ -298,6 +341,19 @@ def _result_sheet(report: Report, generated: str | None) -> ResultSheet:
             "finding", f.severity, link, 4 if link else None,
         ))
     return ResultSheet(RESULT_SHEET, tuple(lines), _measure(lines), header_row)
+
+
+def _sentences(text: str, room: int = 110) -> list[str]:
+    """A long note as lines of at most ~room display units, cut after "。" or "；" (never mid-word)."""
+    out, cur = [], ""
+    for piece in re.split(r"(?<=[。；])", text):
+        if cur and text_width(cur + piece) > room:
+            out.append(cur)
+            cur = ""
+        cur += piece
+    if cur:
+        out.append(cur)
+    return out
 
 
 def _measure(lines) -> tuple[int, ...]:

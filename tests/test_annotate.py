@@ -225,6 +225,10 @@ def test_real_report_marks_every_flagged_cell_and_nothing_else(seed_example, tmp
 
     expected = {(f.sheet, top_left(f.sheet, normalize_cell(f.cell)))
                 for f in report.findings if f.sheet in wb.sheetnames and normalize_cell(f.cell)}
+    # and the cells each fix touches (the 分值 under a wrong heading, the sub-line behind an overspend)
+    related = {(s, top_left(s, c)) for f in report.findings for s, c in f.related}
+    assert (SE, "G13") in related and ("基础数据表", "D9") in related
+    expected |= related
     src, dst = looks(seed_example), looks(out)
     noted = {k for k, v in dst.items() if v[2] and v[2].startswith(NOTE_HEADER)}
     assert noted == expected

@@ -405,10 +405,10 @@ def _restore_fill(cell, e: LedgerEntry) -> None:
 def _comment(text: str, author: str):
     from openpyxl.comments import Comment
 
+    from ..marks import note_size
+
     c = Comment(text, author or NOTE_AUTHOR)
-    lines = text.count("\n") + 1 + len(text) // 40
-    c.width = 360
-    c.height = min(600, 20 + 16 * lines)
+    c.width, c.height = note_size(text)  # sized to the text (issue 12), CJK counted double
     return c
 
 
