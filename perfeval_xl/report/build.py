@@ -563,12 +563,11 @@ def build_report(form: Form, dest: str, *, pdf: bool = False) -> str:
 
 def to_pdf(docx_paths: list[str], *, timeout: float = 180) -> list[str]:
     """Convert .docx files to PDF beside them in ONE LibreOffice call with a throwaway profile."""
-    from ..recalc import find_soffice  # owner A's locator: PERFEVAL_SOFFICE or the usual places
+    from ..recalc import find_soffice, has_component, missing_component  # PERFEVAL_SOFFICE or the usual places
 
     soffice = find_soffice()
-    if soffice is None:
-        raise ReportError("未找到 LibreOffice（soffice），无法导出 PDF：请安装 LibreOffice，或用环境变量 "
-                          "PERFEVAL_SOFFICE 指定其路径")
+    if soffice is None or not has_component("writer", soffice):  # a .docx needs Writer, not only Calc
+        raise ReportError("无法导出 PDF：" + missing_component("writer"))
     with tempfile.TemporaryDirectory(prefix="perfeval-pdf-") as tmp:
         profile, out = os.path.join(tmp, "profile"), os.path.join(tmp, "out")
         os.makedirs(out)
