@@ -22,6 +22,9 @@ def register(subparsers) -> None:
     b.add_argument("workbook", metavar="WORKBOOK", help="填好的自评工作簿")
     b.add_argument("-o", "--output", required=True, metavar="报告.docx", help="输出的 Word 文件")
     b.add_argument("--pdf", action="store_true", help="同时用 LibreOffice 导出 PDF（与 .docx 同名）")
+    b.add_argument("--force", action="store_true",
+                   help="工作簿有校验错误时也生成报告（封面注明工作簿仍有未改正的错误）")
+    b.add_argument("--config", metavar="FILE", help="校验工作簿所用的设置文件（同 perfeval check --config）")
     b.set_defaults(func=cmd_build)
 
     c = sub.add_parser("check", help="核对已写好的报告（.docx 或 .txt）与工作簿是否一致")
@@ -52,13 +55,29 @@ def _read(path: str):
 
 def cmd_build(args) -> int:
     from ..errors import PerfevalError
-    from .build import build_report
+    from ..output import summary_line
+    from ..pipeline import CheckOptions, check_form
+    from .build import build_report, forced_note
 
     form = _read(args.workbook)
     if form is None:
         return EXIT_FAILED
+    # the gate: the report is only as good as the workbook; say its verdict, refuse on open errors
+    verdict = check_form(form, CheckOptions(config=args.config), args.workbook)
+    if verdict.error:
+        print(f"perfeval：无法校验工作簿 {args.workbook}：{verdict.error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"工作簿校验：{summary_line(verdict)}")
+    note = ""
+    if verdict.errors:
+        if not args.force:
+            print(f"perfeval：工作簿有 {verdict.errors} 项错误，未生成报告。请先运行 perfeval check {args.workbook} "
+                  "查看并改正；确需先出草稿的，加 --force（封面将注明工作簿仍有未改正的错误）", file=sys.stderr)
+            return EXIT_FINDINGS
+        note = forced_note(verdict.errors)
+        print(f"perfeval：已按 --force 生成，报告封面注明工作簿仍有 {verdict.errors} 项错误", file=sys.stderr)
     try:
-        path = build_report(form, args.output, pdf=args.pdf)
+        path = build_report(form, args.output, pdf=args.pdf, cover_note=note)
     except PerfevalError as e:
         print(f"perfeval：{e}", file=sys.stderr)
         return EXIT_FAILED
