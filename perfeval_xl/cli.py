@@ -115,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("template", help="生成空白模板")
     t.add_argument("-o", "--output", required=True, metavar="PATH", help="输出文件路径（.xlsx）")
     t.set_defaults(func=cmd_template)
+    for sp in (c, r, t):
+        sp.set_defaults(_parser=sp)  # the parser that reports a wrong option (its own usage, not the top one)
 
     try:
         report_cli = importlib.import_module("perfeval_xl.report.cli")
@@ -141,6 +143,10 @@ def cmd_check(args) -> int:
 
     if args.jobs is not None and args.jobs < 1:
         print("perfeval：--jobs 应为正整数", file=sys.stderr)
+        return EXIT_FAILED
+    wrong = check_usage(args)  # once, before any file is read
+    if wrong:
+        print(f"perfeval check：{wrong}", file=sys.stderr)
         return EXIT_FAILED
     if args.annotate and args.in_place:
         print("perfeval：--annotate 与 --in-place 只能选一个", file=sys.stderr)
@@ -223,6 +229,43 @@ def cmd_check(args) -> int:
     return EXIT_FINDINGS if any(r.errors for r in reports) else EXIT_CLEAN
 
 
+def check_usage(args) -> str | None:
+    """What is wrong with a `check` call as typed (Chinese), or None: unknown rule codes, and output paths that
+    are folders or whose extension does not match what is written. Said once, before any file is read."""
+    from .errors import ConfigError
+    from .settings import check_codes
+
+    for option, values in (("--select", args.select), ("--ignore", args.ignore)):
+        try:
+            check_codes(_codes(values), option)
+        except ConfigError as e:
+            return str(e)
+    summary = getattr(args, "summary", None)
+    if summary:
+        if os.path.isdir(summary) or summary.endswith(("/", os.sep)):
+            return f"--summary 应为一个 .xlsx 文件，而 {summary} 是文件夹（例如：--summary {os.path.join(summary, '汇总.xlsx')}）"
+        ext = os.path.splitext(summary)[1].lower()
+        if ext != ".xlsx":
+            stem = os.path.splitext(summary)[0] if ext else summary
+            return f"--summary 只能写成 .xlsx 工作簿，{summary} 的扩展名不符（请改为 {stem}.xlsx）"
+    annotate = getattr(args, "annotate", None)
+    if annotate and os.path.isfile(annotate):
+        return f"--annotate 应为一个文件夹（标注副本写在其中），而 {annotate} 是文件"
+    return None
+
+
+def output_usage(path: str, ext: str, option: str = "-o") -> str | None:
+    """An output file option (-o) that is a folder, or has another extension than what is written: the Chinese
+    reason, or None."""
+    if os.path.isdir(path) or path.endswith(("/", os.sep)):
+        return f"{option} 应为一个 {ext} 文件，而 {path} 是文件夹（例如：{option} {os.path.join(path, '输出' + ext)}）"
+    got = os.path.splitext(path)[1].lower()
+    if got != ext:
+        stem = os.path.splitext(path)[0] if got else path
+        return f"{option} 只能写成 {ext} 文件，{path} 的扩展名不符（请改为 {stem}{ext}）"
+    return None
+
+
 def _skipped_message(skipped, reasons=None) -> str:
     """"跳过 N 个文件（以前生成的输出，不是报送文件）：带有校验标记（…），2 个：甲.xlsx、乙.xlsx；标注前留的备份，1 个：…"."""
     reasons = reasons or {}
@@ -258,8 +301,15 @@ def cmd_rules(args) -> int:
     from .rules import run_rules  # noqa: F401  (registers the workbook rules; report rules register in build_parser)
 
     if args.code:
-        info = CATALOG.get(args.code.strip().upper())
+        code = args.code.strip().upper()
+        info = CATALOG.get(code)
         if info is None:
+            if code.startswith("PR"):
+                from . import report  # noqa: F401  (registers the report rules)
+            family = {c: i for c, i in CATALOG.items() if code and c.startswith(code)}
+            if family:  # "PE2": the prefix's rules, as --select PE2 would pick them
+                sys.stdout.write(render_rules(family, color=use_color(sys.stdout)))
+                return EXIT_CLEAN
             print(f"perfeval：没有规则 {args.code}（用 perfeval rules 查看全部）", file=sys.stderr)
             return EXIT_FAILED
         sys.stdout.write(render_rule(info))
@@ -271,6 +321,10 @@ def cmd_rules(args) -> int:
 def cmd_template(args) -> int:
     from .template import build_template
 
+    wrong = output_usage(args.output, ".xlsx")
+    if wrong:
+        print(f"perfeval template：{wrong}", file=sys.stderr)
+        return EXIT_FAILED
     try:
         path = build_template(args.output)
     except OSError as e:
@@ -283,7 +337,9 @@ def cmd_template(args) -> int:
 def main(argv=None) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # a misspelled option: said by the subcommand it was meant for, with its usage
+            _unknown(getattr(args, "_parser", None) or parser, extra)
     except SystemExit as e:  # --help, --version, or a wrong call: return its code instead of exiting
         return int(e.code or 0) if not isinstance(e.code, str) else EXIT_FAILED
     if not getattr(args, "func", None):
@@ -293,6 +349,20 @@ def main(argv=None) -> int:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
+
+
+def _unknown(parser, extra) -> None:
+    """parser.error for options it does not know, naming the nearest one it does ("--formt" -> "--format")."""
+    import difflib
+
+    known = [o for a in parser._actions for o in a.option_strings]
+    hints = []
+    for word in extra:
+        if word.startswith("-"):
+            close = difflib.get_close_matches(word.split("=", 1)[0], known, n=1, cutoff=0.6)
+            if close:
+                hints.append(f"{word} 是不是 {close[0]}？")
+    parser.error(f"unrecognized arguments: {' '.join(extra)}" + ("（" + "；".join(hints) + "）" if hints else ""))
 
 
 if __name__ == "__main__":

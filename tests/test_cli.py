@@ -319,3 +319,43 @@ def test_translate_error_maps_the_common_messages():
     assert translate_error("the following arguments are required: -o/--output") == "缺少必需的参数：-o/--output"
     assert translate_error("argument --x: not allowed with argument --y") == "参数 --x：不能与 --y 同时使用"
     assert translate_error("something new") == "something new"
+
+
+# ---- usage errors: once, before any file is read (issue 12) ---------------------------------------------------
+
+def test_an_unknown_rule_code_is_one_usage_error_before_any_file_is_read(capsys, tmp_path, seed_original):
+    for name in ("甲.xlsx", "乙.xlsx"):
+        shutil.copyfile(seed_original, tmp_path / name)
+    (tmp_path / "坏.xlsx").write_bytes(b"not a zip")  # never read: the call is refused first
+    code, out, err = run(capsys, "check", "--select", "PE2,PE9Z", str(tmp_path))
+    assert code == 2 and out == ""
+    assert err.count("PE9Z") == 1 and "没有规则 PE9Z" in err and "坏.xlsx" not in err
+    code, out, err = run(capsys, "check", "--ignore", "PE3O8", "--format", "json", str(tmp_path))
+    assert code == 2 and out == "" and err.count("PE3O8") == 1
+
+
+def test_rules_with_a_prefix_lists_the_family(capsys):
+    code, out, _ = run(capsys, "rules", "PE2")
+    codes = [ln.split()[0] for ln in out.splitlines()]
+    assert code == 0 and "PE201" in codes and "PE205" in codes and all(c.startswith("PE2") for c in codes)
+
+
+def test_a_misspelled_option_shows_the_subcommands_usage_and_the_nearest_option(capsys, seed_original):
+    code, out, err = run(capsys, "check", "--formt", "json", seed_original)
+    assert code == 2 and out == ""
+    assert "用法：perfeval check" in err and "--formt 是不是 --format？" in err
+    code, _, err = run(capsys, "report", "build", "--pfd", seed_original, "-o", "r.docx")
+    assert code == 2 and "用法：perfeval report build" in err and "是不是 --pdf" in err
+
+
+def test_output_paths_that_are_folders_or_the_wrong_kind_are_refused(capsys, tmp_path, seed_original):
+    code, _, err = run(capsys, "check", "--summary", str(tmp_path / "s.csv"), seed_original)
+    assert code == 2 and "只能写成 .xlsx" in err and "s.xlsx" in err and not (tmp_path / "s.csv").exists()
+    code, _, err = run(capsys, "check", "--summary", str(tmp_path), seed_original)
+    assert code == 2 and "是文件夹" in err
+    code, _, err = run(capsys, "template", "-o", str(tmp_path / "t.xls"))
+    assert code == 2 and "t.xlsx" in err and not (tmp_path / "t.xls").exists()
+    code, _, err = run(capsys, "template", "-o", str(tmp_path))
+    assert code == 2 and "是文件夹" in err
+    code, _, err = run(capsys, "report", "build", seed_original, "-o", str(tmp_path / "r.pdf"))
+    assert code == 2 and "--pdf" in err and not (tmp_path / "r.pdf").exists()

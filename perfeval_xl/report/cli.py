@@ -25,7 +25,7 @@ def register(subparsers) -> None:
     b.add_argument("--force", action="store_true",
                    help="工作簿有校验错误时也生成报告（封面注明工作簿仍有未改正的错误）")
     b.add_argument("--config", metavar="FILE", help="校验工作簿所用的设置文件（同 perfeval check --config）")
-    b.set_defaults(func=cmd_build)
+    b.set_defaults(func=cmd_build, _parser=b)
 
     c = sub.add_parser("check", help="核对已写好的报告（.docx 或 .txt）与工作簿是否一致")
     c.add_argument("report", metavar="REPORT", help="报告文件（.docx 或 .txt）")
@@ -33,13 +33,13 @@ def register(subparsers) -> None:
     c.add_argument("--format", choices=("text", "json"), default="text", help="输出格式（默认 text）")
     c.add_argument("--config", metavar="FILE", help="设置文件（perfeval.toml 或含 [tool.perfeval] 的 pyproject.toml）")
     c.add_argument("--verbose", "-v", action="store_true", help="同时列出核对一致的每一处数字")
-    c.set_defaults(func=cmd_check)
+    c.set_defaults(func=cmd_check, _parser=c)
 
     def no_sub(args) -> int:
         p.print_help(sys.stderr)
         return EXIT_FAILED
 
-    p.set_defaults(func=no_sub)
+    p.set_defaults(func=no_sub, _parser=p)
 
 
 def _read(path: str):
@@ -57,8 +57,15 @@ def cmd_build(args) -> int:
     from ..errors import PerfevalError
     from ..output import summary_line
     from ..pipeline import CheckOptions, check_form
+    from ..cli import output_usage
     from .build import build_report, forced_note
 
+    wrong = output_usage(args.output, ".docx")  # before the workbook is read
+    if wrong:
+        if args.output.lower().endswith(".pdf"):
+            wrong += "；要 PDF，请写 -o 报告.docx 并加 --pdf"
+        print(f"perfeval report build：{wrong}", file=sys.stderr)
+        return EXIT_FAILED
     form = _read(args.workbook)
     if form is None:
         return EXIT_FAILED
