@@ -52,6 +52,13 @@ SYMBOL = {
     Severity.WARNING: "▲",
     Severity.INFO: "●",
 }
+# ... and a border, which conditional formats of the template (fills only) never cover: error a thick dark red
+# frame, warning a medium dashed dark amber one, info a thin dotted blue one. (style, ARGB)
+BORDER = {
+    Severity.ERROR: ("thick", "FFC00000"),
+    Severity.WARNING: ("mediumDashed", "FFBF8F00"),
+    Severity.INFO: ("dotted", "FF2F75B5"),
+}
 FONT_COLOR = {  # for the 严重程度 column of the result sheet
     Severity.ERROR: "FF9C0006",
     Severity.WARNING: "FF9C5700",
@@ -62,7 +69,7 @@ RESULT_COLUMNS = ("序号", "严重程度", "代码", "工作表", "单元格", 
 RESULT_WIDTHS = (6, 9, 9, 16, 10, 70, 16, 16)  # minimum widths; _result_sheet widens to fit the text
 RESULT_WRAP_COLS = (5, 6, 7)  # 0-based: 说明, 应为, 实为 wrap (rows grow, never a fixed height)
 MAX_MEASURED_WIDTH = 40  # a measured column (not 说明) never grows past this
-LEDGER_HEADER = ("工作表", "单元格", "原填充类型", "原填充前景色", "原填充背景色", "原批注", "原批注作者")
+LEDGER_HEADER = ("工作表", "单元格", "原填充类型", "原填充前景色", "原填充背景色", "原批注", "原批注作者", "原边框")
 LEDGER_VERSION = "perfeval-ledger-1"  # A1 of the ledger sheet; a newer format must not be misread
 
 _CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]{1,7})$")
@@ -77,6 +84,9 @@ class CellMark:
     fill: str  # ARGB, from FILL
     note: str  # NOTE_HEADER + one line per finding
     codes: tuple[str, ...]
+    # added later, with a default, so that older appliers keep working: the frame that stays visible where the
+    # template's conditional formats paint the cell (border_spec format; "" = none)
+    border: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +123,7 @@ class LedgerEntry:
     bg: str = ""
     note: str = ""  # the cell's own comment text ("" = none)
     note_author: str = ""
+    border: str = ""  # the cell's own border, border_spec format ("" = none, or not recorded by an older run)
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,12 +238,40 @@ def is_mark_fill(pattern: str, fg: str) -> bool:
     return pattern == "solid" and fg.upper() in {f"RGB:{c}" for c in FILL.values()}
 
 
+def border_spec(sides: dict[str, tuple[str, str]]) -> str:
+    """{"left": ("thin", "rgb:FF000000"), ...} -> "left=thin:rgb:FF000000;right=;top=;bottom=" (sides without
+    a style are empty). Colour specs as for fills (module doc)."""
+    return ";".join(f"{k}=" + (f"{sides[k][0]}:{sides[k][1]}" if sides.get(k) and sides[k][0] else "")
+                    for k in ("left", "right", "top", "bottom"))
+
+
+def parse_border_spec(spec: str) -> dict[str, tuple[str, str]]:
+    """border_spec's text back: {"left": ("thin", "rgb:FF000000")}; sides without a style are left out."""
+    out = {}
+    for part in (spec or "").split(";"):
+        side, _, rest = part.partition("=")
+        style, _, color = rest.partition(":")
+        if side in ("left", "right", "top", "bottom") and style:
+            out[side] = (style, color)
+    return out
+
+
+def mark_border(severity: Severity) -> str:
+    style, argb = BORDER[severity]
+    return border_spec({k: (style, f"rgb:{argb}") for k in ("left", "right", "top", "bottom")})
+
+
+def is_mark_border(spec: str) -> bool:
+    """True when a border is still one we drew (so restoring will not undo the user's own change)."""
+    return bool(spec) and spec.upper() in {mark_border(s).upper() for s in BORDER}
+
+
 def ledger_rows(entries) -> list[list[str]]:
     """The ledger sheet content: version marker, header, one row per entry (all text)."""
     rows = [[LEDGER_VERSION, "本表由 perfeval 自动生成，用于再次校验时恢复单元格原有格式，请勿修改。"],
             list(LEDGER_HEADER)]
     for e in entries:
-        rows.append([e.sheet, e.cell, e.pattern, e.fg, e.bg, e.note, e.note_author])
+        rows.append([e.sheet, e.cell, e.pattern, e.fg, e.bg, e.note, e.note_author, e.border])
     return rows
 
 
@@ -247,7 +286,7 @@ def parse_ledger(rows) -> list[LedgerEntry]:
         sheet, cell = r[0], normalize_cell(r[1])
         if not sheet or not cell:
             continue
-        out.append(LedgerEntry(sheet, cell, r[2], r[3], r[4], r[5], r[6]))
+        out.append(LedgerEntry(sheet, cell, r[2], r[3], r[4], r[5], r[6], r[7]))
     return out
 
 
@@ -284,14 +323,14 @@ def plan_marks(report: Report, *, generated: str | None = None) -> MarkPlan:
         body = [finding_line(f) + (f"（此格需一并修改；问题记在 {at}）" if at else "") for f, at in pairs]
         note = "\n".join([f"{NOTE_HEADER}{SYMBOL[sev]} {sev.label}"] + body)
         codes = tuple(dict.fromkeys(f.code for f in fs))
-        marks.append(CellMark(sheet, cell, sev, FILL[sev], note, codes))
+        marks.append(CellMark(sheet, cell, sev, FILL[sev], note, codes, mark_border(sev)))
 
     return MarkPlan(tuple(marks), _result_sheet(report, generated), tuple(unplaced))
 
 
 # Short lines: a meta value runs on over the empty cells to its right, and must end inside the table.
-LEGEND = ("■ 错误：浅红底　▲ 警告：黄底　● 提示：浅蓝底；每个标记单元格的批注首行写明级别",
-          "模板自带的条件格式会把超支的单元格染红、盖住标记底色：此时以批注首行的符号为准",
+LEGEND = ("■ 错误：浅红底、深红粗框　▲ 警告：黄底、深黄虚线框　● 提示：浅蓝底、蓝色点线框",
+          "模板自带的条件格式会把超支的单元格染红、盖住标记底色：此时看边框，或批注首行的符号",
           "批注写“此格需一并修改”的，是同一问题要改的其他单元格（如一级指标下的各项分值）")
 
 

@@ -118,6 +118,32 @@ def test_second_run_replaces_marks_and_restores_cells_no_longer_flagged(seed_cop
     assert looks(clean) == src
 
 
+def _borders(path):
+    wb = load_workbook(path)
+    return {(name, c.coordinate): tuple((getattr(c.border, k).style, getattr(c.border, k).color.rgb
+                                         if getattr(c.border, k).color is not None else None)
+                                        for k in ("left", "right", "top", "bottom"))
+            for name in FORM_SHEETS for row in wb[name].iter_rows() for c in row if hasattr(c, "column_letter")}
+
+
+def test_marks_carry_a_frame_by_severity_that_a_second_run_takes_back(seed_example, tmp_path):
+    """The template's conditional formats paint overspent cells red over any fill: the frame shows the
+    severity there (issue 12), and like the fill it is the cell's own again once the cell is no longer flagged."""
+    from perfeval_xl.marks import BORDER
+
+    from perfeval_xl.pipeline import CheckOptions, check_file
+
+    report = check_file(seed_example, CheckOptions(fast=False))
+    out = annotate(seed_example, report, str(tmp_path / "a.xlsx"))
+    src, dst = _borders(seed_example), _borders(out)
+    style, argb = BORDER[Severity.WARNING]
+    assert dst[(SG, "B5")] == ((style, argb),) * 4  # PE301, under the template's red for an overspend
+    assert dst[(SE, "G13")] == ((BORDER[Severity.ERROR][0], BORDER[Severity.ERROR][1]),) * 4  # a 分值 to edit
+    assert src[(SG, "B5")] != dst[(SG, "B5")]
+    clean = annotate(out, Report(seed_example, []), str(tmp_path / "b.xlsx"))
+    assert _borders(clean) == src
+
+
 def test_user_workbook_is_preserved(seed_example, tmp_path):
     out = annotate(seed_example, seed_report(seed_example), str(tmp_path / "a.xlsx"))
     a, b = load_workbook(seed_example), load_workbook(out)
