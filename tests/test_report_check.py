@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 
 import pytest
 from conftest import set_cells
@@ -341,3 +342,37 @@ def test_one_line_of_text_is_read_as_text_not_as_a_file_name(seed_form):
     assert report.error is None and report.path == "报告"
     assert [(f.code, f.cell, f.expected) for f in report.findings if f.code == "PR601"] == \
         [("PR601", "第1段", "143.61万元")]
+
+
+def _install_without(tmp_path, soffice: str, library: str) -> str:
+    """A LibreOffice install like the one found, lacking one part's library: links to every file of its program
+    folder (and its siblings) but `library`, and a copy of the soffice script. Detection looks at this folder."""
+    real = os.path.dirname(os.path.realpath(soffice))
+    root = tmp_path / "lo"
+    program = root / "program"
+    program.mkdir(parents=True)
+    for name in os.listdir(os.path.dirname(real)):
+        if name != os.path.basename(real):
+            os.symlink(os.path.join(os.path.dirname(real), name), root / name)
+    for name in os.listdir(real):
+        if name not in (library, "soffice"):
+            os.symlink(os.path.join(real, name), program / name)
+    shutil.copyfile(os.path.join(real, "soffice"), program / "soffice")
+    os.chmod(program / "soffice", 0o755)
+    return str(program / "soffice")
+
+
+def test_pdf_without_writer_names_the_package_before_anything_is_written(seed_example, tmp_path, capsys,
+                                                                         monkeypatch, soffice):
+    from perfeval_xl.recalc import has_component, soffice_components
+
+    if not os.path.isfile(os.path.join(os.path.dirname(os.path.realpath(soffice)), "libswlo.so")):
+        pytest.skip("this LibreOffice does not keep Writer in libswlo.so (not a Linux install)")
+    calc_only = _install_without(tmp_path, soffice, "libswlo.so")
+    assert soffice_components(calc_only) == {"calc"} and soffice_components(soffice) >= {"calc", "writer"}
+    monkeypatch.setenv("PERFEVAL_SOFFICE", calc_only)
+    assert has_component("calc") and not has_component("writer")
+    out = tmp_path / "r.docx"
+    assert main(["report", "build", seed_example, "-o", str(out), "--pdf", "--force"]) == 2
+    err = capsys.readouterr().err
+    assert "LibreOffice Writer" in err and "libreoffice-writer-nogui" in err and not out.exists()

@@ -66,6 +66,12 @@ def cmd_build(args) -> int:
             wrong += "；要 PDF，请写 -o 报告.docx 并加 --pdf"
         print(f"perfeval report build：{wrong}", file=sys.stderr)
         return EXIT_FAILED
+    if args.pdf:
+        from ..recalc import has_component, missing_component
+
+        if not has_component("writer"):  # said before anything is read or written
+            print(f"perfeval report build：--pdf 无法导出：{missing_component('writer')}", file=sys.stderr)
+            return EXIT_FAILED
     form = _read(args.workbook)
     if form is None:
         return EXIT_FAILED
@@ -82,7 +88,6 @@ def cmd_build(args) -> int:
                   "查看并改正；确需先出草稿的，加 --force（封面将注明工作簿仍有未改正的错误）", file=sys.stderr)
             return EXIT_FINDINGS
         note = forced_note(verdict.errors)
-        print(f"perfeval：已按 --force 生成，报告封面注明工作簿仍有 {verdict.errors} 项错误", file=sys.stderr)
     try:
         path = build_report(form, args.output, pdf=args.pdf, cover_note=note)
     except PerfevalError as e:
@@ -92,6 +97,8 @@ def cmd_build(args) -> int:
         print(f"perfeval：无法写出报告 {args.output}：{e.strerror or e}", file=sys.stderr)
         return EXIT_FAILED
     print(f"已写出报告：{args.output}" + (f"\n已导出 PDF：{path}" if args.pdf else ""))
+    if note:
+        print(f"perfeval：已按 --force 生成，报告封面注明工作簿仍有 {verdict.errors} 项错误", file=sys.stderr)
     return EXIT_CLEAN
 
 
