@@ -151,7 +151,7 @@ def pe404(ctx: Ctx) -> None:
 def pe405(ctx: Ctx) -> None:
     for sheet, ft, p in _footers(ctx.form):
         if ft.signature.kind is EMPTY:
-            ctx.add("PE405", _where(ft.signature, f"{p}_signature"), f"{sheet}的单位负责人签字为空。纸质件上签字即可，电子表格不必修改",
+            ctx.add("PE405", _where(ft.signature, f"{p}_signature"), f"{sheet}的单位负责人签字为空，请在纸质件上签字",
                     "签字", "空")
 
 
