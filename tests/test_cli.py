@@ -359,3 +359,26 @@ def test_output_paths_that_are_folders_or_the_wrong_kind_are_refused(capsys, tmp
     assert code == 2 and "是文件夹" in err
     code, _, err = run(capsys, "report", "build", seed_original, "-o", str(tmp_path / "r.pdf"))
     assert code == 2 and "--pdf" in err and not (tmp_path / "r.pdf").exists()
+
+
+def test_one_verdict_on_the_example_everywhere(capsys, seed_example):
+    """Issue 12: the CLI line, the JSON, the 校验结果 sheet and the Excel alert say the same total, grade and
+    that both are provisional (the headings 50/30/10 do not match their lines 45/25/20)."""
+    from perfeval_xl.excel import summary_text
+    from perfeval_xl.marks import plan_marks
+    from perfeval_xl.pipeline import CheckOptions, check_file
+
+    _, out, _ = run(capsys, "check", seed_example)
+    assert "复核总分 99.20（暂定，表中 99.20） · 等级 优（暂定：分值结构有误 PE205）" in out
+    _, out, _ = run(capsys, "check", "--format", "json", seed_example)
+    m = json.loads(out)["files"][0]["metrics"]
+    assert (m["total_score"], m["grade"], m["score_provisional"]) == (pytest.approx(99.2), "优", True)
+    report = check_file(seed_example, CheckOptions())
+    meta = {ln.values[0]: ln.values[1] for ln in plan_marks(report).result.lines if ln.role == "meta"}
+    assert meta["复核总分（暂定）"] == pytest.approx(99.2) and meta["等级（复核）"] == "优（暂定）"
+    assert meta["暂定原因"].startswith("分值结构有误：PE205")
+    alert = summary_text(report)
+    assert "复核总分 99.20，等级 优（暂定）" in alert and "PE205" in alert
+    # PE205 ignored by the bureau: the verdict agrees with the findings shown, and is plain again
+    fixed = check_file(seed_example, CheckOptions(ignore=("PE205",)))
+    assert not fixed.metrics.score_provisional and "暂定" not in summary_text(fixed)
