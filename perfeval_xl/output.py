@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable
 from decimal import Decimal
 
@@ -47,9 +48,10 @@ def summary_line(r: Report) -> str:
         total = f"复核总分 {_num(m.total_score)}" + (f"（{'，'.join(inner)}）" if inner else "")
         parts.append(total)
         grade = f"等级 {m.grade or '—'}"
-        if provisional:
-            codes = "、".join(dict.fromkeys(f.code for f in r.findings if f.code in m.score_note))
-            grade += f"（暂定：分值结构有误{' ' + codes if codes else ''}）"
+        if provisional:  # the note's first clause, and the codes it names: one line, the whole note is in JSON
+            why = re.split(r"[：，。；]", m.score_note or "", maxsplit=1)[0]
+            codes = "、".join(dict.fromkeys(f.code for f in r.findings if f.code in (m.score_note or "")))
+            grade += f"（暂定{'：' + why if why else ''}{' ' + codes if codes else ''}）"
         parts.append(grade)
     parts.append(f"错误 {r.errors} · 警告 {r.warnings} · 提示 {r.infos}")
     return " · ".join(parts)
