@@ -336,6 +336,8 @@ def _span(values) -> str:
 STRUCTURE_CODES: dict[str, str] = {
     "PE205": "一级指标分值与其下三级指标分值之和不符",
     "PE206": "执行率分值加各指标分值之和不等于 100",
+    # the form families' standard-weight rule (issue 10): headings without points that miss the usual split
+    "PE610": "一级指标未标分值且与通常分配不符",
 }
 
 
