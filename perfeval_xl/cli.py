@@ -4,6 +4,7 @@ perfeval check PATH... [--format text|json] [--select X] [--ignore X] [--config 
                        [--annotate OUTDIR] [--in-place] [--jobs N] [--formulas]
 perfeval rules [CODE]
 perfeval template -o PATH
+perfeval excel install [--functions]   (perfeval_xl.excel_install: the add-in and xlwings config on Windows)
 perfeval report ...   (registered by perfeval_xl.report.cli when present)
 
 No domain logic here: batch.collect/run, pipeline.check_file, output.render_* and the writers do the work.
@@ -115,8 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("template", help="生成空白模板")
     t.add_argument("-o", "--output", required=True, metavar="PATH", help="输出文件路径（.xlsx）")
     t.set_defaults(func=cmd_template)
-    for sp in (c, r, t):
-        sp.set_defaults(_parser=sp)  # the parser that reports a wrong option (its own usage, not the top one)
+
+    from .excel_install import register as register_excel  # perfeval excel install
+
+    register_excel(sub)
 
     try:
         report_cli = importlib.import_module("perfeval_xl.report.cli")
@@ -125,7 +128,18 @@ def build_parser() -> argparse.ArgumentParser:
             raise
     else:
         report_cli.register(sub)
+    _own_parsers(sub)
     return p
+
+
+def _own_parsers(subparsers) -> None:
+    """Each subcommand's parser (at every depth) remembers itself: a wrong option is then reported with that
+    subcommand's usage, not the top one (the deepest parser given is the one that was used)."""
+    for sp in dict.fromkeys(subparsers.choices.values()):
+        sp.set_defaults(_parser=sp)
+        for action in sp._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _own_parsers(action)
 
 
 SHOW_NAMES = 3  # file names listed in a message before "等"
