@@ -4,6 +4,7 @@ perfeval check PATH... [--format text|json] [--select X] [--ignore X] [--config 
                        [--annotate OUTDIR] [--in-place] [--jobs N] [--formulas]
 perfeval rules [CODE]
 perfeval template -o PATH
+perfeval serve [--host H] [--port P] [--config perfeval.toml] [--archive DIR]
 perfeval excel install [--functions]   (perfeval_xl.excel_install: the add-in and xlwings config on Windows)
 perfeval report ...   (registered by perfeval_xl.report.cli when present)
 
@@ -116,6 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("template", help="生成空白模板")
     t.add_argument("-o", "--output", required=True, metavar="PATH", help="输出文件路径（.xlsx）")
     t.set_defaults(func=cmd_template)
+
+    s = sub.add_parser("serve", help="启动财政局校验服务（网页上传、Excel 加载项）")
+    s.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1；对外服务须在设置文件中配置口令或允许网段）")
+    s.add_argument("--port", type=int, default=8000, help="端口（默认 8000）")
+    s.add_argument("--config", metavar="FILE", help="设置文件 perfeval.toml：规则设置用于每个请求，[server] 表为服务设置")
+    s.add_argument("--archive", metavar="DIR", help="把每次上传的文件、结果和标注副本存入此文件夹（默认不保存）")
+    s.set_defaults(func=cmd_serve)
 
     from .excel_install import register as register_excel  # perfeval excel install
 
@@ -345,6 +353,37 @@ def cmd_template(args) -> int:
         print(f"perfeval：无法写出模板 {args.output}：{e.strerror or e}", file=sys.stderr)
         return EXIT_FAILED
     print(f"已写出空白模板：{path or args.output}")
+    return EXIT_CLEAN
+
+
+def cmd_serve(args) -> int:
+    """Start the bureau's service; refuses to listen beyond loopback with no token or allow-list."""
+    try:
+        import uvicorn
+
+        from .server import create_app, load_server_config
+        from .server.serve import check_bind
+    except ModuleNotFoundError as e:
+        print(f"perfeval：缺少服务所需的组件 {e.name}；请安装：pip install 'perfeval-xl[server]'", file=sys.stderr)
+        return EXIT_FAILED
+    from .errors import ConfigError
+
+    if args.config and not os.path.isfile(args.config):
+        print(f"perfeval：设置文件 {args.config} 不存在", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        config = load_server_config(args.config, archive=args.archive)
+        check_bind(args.host, config)
+        app = create_app(config)
+    except ConfigError as e:
+        print(f"perfeval：{e}", file=sys.stderr)
+        return EXIT_FAILED
+    from .server.serve import log_config
+
+    print(f"校验服务：http://{args.host}:{args.port}/ （加载项清单：/addin/manifest.xml；按 Ctrl+C 停止）",
+          file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_config=log_config(), access_log=False,
+                server_header=False)
     return EXIT_CLEAN
 
 

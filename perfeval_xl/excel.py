@@ -25,8 +25,10 @@ def _fullname(book) -> str:
         return book.name
 
 
-def check_book(book, *, settings=None) -> Report:
-    """Read the live book and run the rules; never raises for a bad book (Report.error says why)."""
+def check_book(book, *, settings=None, config: str | None = None) -> Report:
+    """Read the live book and run the rules; never raises for a bad book (Report.error says why).
+
+    config: a settings file that applies whatever the book's name (a service checking books sent to it)."""
     from .readers import form_from_grid
     from .readers.xlwings_grid import grid_from_book, names_from_book
     from .rules import run_rules
@@ -40,7 +42,7 @@ def check_book(book, *, settings=None) -> Report:
         if settings is None:
             # A config file beside a saved workbook counts as it does for the batch checker.
             path = source if os.path.isfile(source) else None
-            settings = load_settings(workbook_path=path, overrides=form.settings_overrides or None,
+            settings = load_settings(workbook_path=path, config=config, overrides=form.settings_overrides or None,
                                      cells=form.settings_cells)
         return run_rules(form, settings)
     except ReadError as e:
@@ -100,7 +102,7 @@ def alert_text(report: Report, problems=(), *, result_written: bool = True) -> s
     return "\n".join(parts)
 
 
-def validate_book(book, *, settings=None, alert: bool = True) -> Report:
+def validate_book(book, *, settings=None, alert: bool = True, config: str | None = None) -> Report:
     """Check a live book, mark it (previous marks cleared first) and show a short summary.
 
     Sheets protected without a password are unprotected for the marking and protected again with
@@ -109,7 +111,7 @@ def validate_book(book, *, settings=None, alert: bool = True) -> Report:
     from .marks import plan_marks
     from .writers.xlwings_apply import mark_book
 
-    report = check_book(book, settings=settings)
+    report = check_book(book, settings=settings, config=config)
     plan = plan_marks(report, generated=datetime.now().strftime("%Y-%m-%d %H:%M"))
     outcome = mark_book(book, plan)
     if alert:

@@ -410,9 +410,10 @@ def _read_toml(path: str) -> dict:
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"设置文件 {path} 不是有效的 TOML：{e}") from None
     if os.path.basename(path) == "pyproject.toml":
-        return data.get("tool", {}).get("perfeval", {})
-    if "tool" in data and "perfeval" in data.get("tool", {}):
-        return data["tool"]["perfeval"]
+        data = data.get("tool", {}).get("perfeval", {})
+    elif "tool" in data and "perfeval" in data.get("tool", {}):
+        data = data["tool"]["perfeval"]
+    data.pop("server", None)  # the service's own table (perfeval_xl.server.config), not a rule setting
     return data
 
 
