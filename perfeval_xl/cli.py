@@ -19,6 +19,7 @@ import re
 import sys
 
 from . import __version__
+from .inert import inert_line
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_FAILED = 0, 1, 2
 
@@ -99,11 +100,16 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--format", choices=("text", "json"), default="text", help="输出格式（默认 text）")
     c.add_argument("--select", action="append", metavar="CODES", help="只启用这些规则（代码或前缀，逗号分隔，可重复）")
     c.add_argument("--ignore", action="append", metavar="CODES", help="忽略这些规则（代码或前缀，逗号分隔，可重复）")
-    c.add_argument("--config", metavar="FILE", help="设置文件（perfeval.toml 或含 [tool.perfeval] 的 pyproject.toml）")
+    c.add_argument("--config", metavar="FILE",
+                   help="财政局的设置文件（perfeval.toml 或含 [tool.perfeval] 的 pyproject.toml）；不给时用当前目录中的"
+                        " perfeval.toml，收件文件夹中的设置文件一律不用")
     c.add_argument("--summary", metavar="X.xlsx", help="把全部结果写成一个汇总工作簿")
     c.add_argument("--annotate", metavar="OUTDIR", help="在 OUTDIR 中写出标注后的副本（原文件不动）")
     c.add_argument("--in-place", action="store_true", help="直接标注原文件（先写备份）")
-    c.add_argument("--jobs", type=int, metavar="N", help="并行进程数（默认为 CPU 核数）")
+    c.add_argument("--jobs", type=int, metavar="N", help="并行进程数（默认且最多为 CPU 核数）")
+    c.add_argument("--force-jobs", action="store_true", help="允许 --jobs 超过 CPU 核数")
+    c.add_argument("--output-in-inbox", action="store_true",
+                   help="允许 --summary / --annotate 写在被校验的文件夹之内（默认拒绝，以免与报送文件混在一起）")
     c.add_argument("-q", "--quiet", action="store_true",
                    help="每个文件只输出一行（路径、执行率、复核总分、等级、问题数或无法校验的原因），最后一行合计")
     c.add_argument("--formulas", action="store_true",
@@ -158,10 +164,53 @@ def _some(names, n: int = SHOW_NAMES) -> str:
     return "、".join(names[:n]) + ("等" if len(names) > n else "")
 
 
+def _inside(path: str, folder: str) -> bool:
+    real, root = os.path.realpath(path), os.path.realpath(folder)
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _output_problem(args, files) -> str | None:
+    """Why --summary / --annotate may not go where they point: never onto a file being checked, never
+    inside a folder being checked unless --output-in-inbox."""
+    inputs = {os.path.realpath(f) for f in files}
+    folders = [p for p in args.paths if os.path.isdir(p)]
+    if args.summary:
+        if os.path.realpath(args.summary) in inputs:
+            return f"--summary {inert_line(args.summary)} 是一个要校验的报送文件，不能用汇总表覆盖它；请换一个文件名"
+        if os.path.isdir(args.summary):
+            return f"--summary {inert_line(args.summary)} 是一个文件夹，应给出汇总表文件名（.xlsx）"
+        if os.path.lexists(args.summary) and not os.path.isfile(args.summary):
+            return f"--summary {inert_line(args.summary)} 不是普通文件（可能是设备或管道），不能写入"
+        if not args.output_in_inbox and any(_inside(args.summary, d) for d in folders):
+            return (f"--summary {inert_line(args.summary)} 在被校验的文件夹之内；请写到收件文件夹以外，"
+                    "或加 --output-in-inbox 明确允许")
+    if args.annotate:
+        if os.path.realpath(args.annotate) in inputs or os.path.isfile(args.annotate):
+            return f"--annotate {inert_line(args.annotate)} 应为输出文件夹，而它是一个文件"
+        if not args.output_in_inbox and any(_inside(args.annotate, d) for d in folders):
+            return (f"--annotate {inert_line(args.annotate)} 在被校验的文件夹之内；请写到收件文件夹以外，"
+                    "或加 --output-in-inbox 明确允许")
+    return None
+
+
+def _stamp(path: str):
+    """(size, mtime_ns, sha256) of the file as it is now: --in-place marks only this version."""
+    from .ledger import file_hash
+
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    digest = file_hash(path)
+    return (st.st_size, st.st_mtime_ns, digest) if digest else None
+
+
 def cmd_check(args) -> int:
     from . import batch
+    from .errors import ConfigError
     from .output import render_json, render_text, use_color
-    from .pipeline import CheckOptions
+    from .pipeline import CheckOptions, check_codes, check_settings_codes
+    from .settings import bureau_settings
 
     if args.jobs is not None and args.jobs < 1:
         print("perfeval：--jobs 应为正整数", file=sys.stderr)
@@ -173,28 +222,47 @@ def cmd_check(args) -> int:
     if args.annotate and args.in_place:
         print("perfeval：--annotate 与 --in-place 只能选一个", file=sys.stderr)
         return EXIT_FAILED
-    options = CheckOptions(config=args.config, select=_codes(args.select), ignore=_codes(args.ignore),
-                           fast=not args.formulas)
-    if args.config and not os.path.isfile(args.config):
-        print(f"perfeval：设置文件 {args.config} 不存在", file=sys.stderr)
+    jobs = batch.cap_jobs(args.jobs, force=args.force_jobs)
+    if args.jobs and jobs < args.jobs:
+        print(f"perfeval：--jobs {args.jobs} 超过 CPU 核数，改为 {jobs}（确需更多请加 --force-jobs）", file=sys.stderr)
+    # the bureau's settings, once, before any file is read: a broken file is one usage error
+    try:
+        config, bureau = bureau_settings(args.config)
+        check_settings_codes(bureau)
+        check_codes(_codes(args.select), "--select")
+        check_codes(_codes(args.ignore), "--ignore")
+    except ConfigError as e:
+        print(f"perfeval：{inert_line(str(e))}", file=sys.stderr)
         return EXIT_FAILED
+    options = CheckOptions(config=config, select=_codes(args.select), ignore=_codes(args.ignore),
+                           fast=not args.formulas)
     skipped: list[str] = []
     reasons: dict[str, str] = {}
-    # only this run's summary file is left out of the folders; the --annotate folder is not (it may be the
-    # input folder itself): earlier marked copies in it are skipped by content, and those this run is about
-    # to replace are dropped from the "skipped" list below
-    files = batch.collect(args.paths, exclude=tuple(x for x in (args.summary,) if x), skipped=skipped,
-                          reasons=reasons, skip_marked=not args.in_place)
+    refused: dict[str, str] = {}
+    # only this run's summary file is left out of the folders; earlier outputs are skipped when our record
+    # proves them ours, and those this run is about to replace are dropped from the "skipped" list below
+    from .ledger import KIND_SUMMARY, ours
+
+    # an earlier summary at the --summary path is ours to replace and not a submission; any other file there
+    # is collected like the rest, and refused below as a place to write
+    mine = args.summary if args.summary and ours(args.summary) == KIND_SUMMARY else None
+    files = batch.collect(args.paths, exclude=tuple(x for x in (mine,) if x), skipped=skipped,
+                          reasons=reasons, skip_marked=not args.in_place, refused=refused)
     if not files:
-        print("perfeval：没有找到要校验的工作簿（.xlsx .xlsm .xls .ods）", file=sys.stderr)
+        print("perfeval：没有找到要校验的工作簿（.xlsx .xlsm .xls .ods .et）", file=sys.stderr)
         if skipped:
             print(_skipped_message(skipped, reasons), file=sys.stderr)
         return EXIT_FAILED
-    reports = batch.run(files, options, jobs=args.jobs, progress=sys.stderr)
+    problem = _output_problem(args, [f for f in files if f not in refused])
+    if problem:
+        print(f"perfeval：{problem}", file=sys.stderr)
+        return EXIT_FAILED
+    stamps = {f: _stamp(f) for f in files if f not in refused} if args.in_place else {}
+    reports = batch.run(files, options, jobs=jobs, progress=sys.stderr, refused=refused)
 
     tasks = []
     if args.annotate:
-        from .writers.annotate import default_dest
+        from .ledger import default_dest
 
         used = {os.path.realpath(f) for f in files}  # a marked copy never overwrites a file being checked
         outputs = set()
@@ -205,7 +273,7 @@ def cmd_check(args) -> int:
                 tasks.append((r.path, r, dest, False))
         skipped = [f for f in skipped if os.path.realpath(f) not in outputs]  # replaced by this run
     elif args.in_place:
-        tasks = [(r.path, r, None, True) for r in reports if not r.error]
+        tasks = [(r.path, r, None, True, stamps.get(r.path), options) for r in reports if not r.error]
 
     # the results first (as soon as they are known), then the slower writing, with its own progress bar
     if args.format == "json":
@@ -219,29 +287,40 @@ def cmd_check(args) -> int:
     if args.format != "json" and skipped:
         done.append(_skipped_message(skipped, reasons))
     if args.annotate or args.in_place:
-        written, backups = 0, []
-        for res in batch.iter_annotate(tasks, jobs=args.jobs, progress=sys.stderr):
-            if res.error:  # one file's marks must not stop the others; said as it happens
-                print(f"perfeval：{res.src}：无法写出标注：{res.error}", file=sys.stderr)
-                failed = True
-            else:
-                written += 1
-            backups += res.backups
+        written, backups, marked = 0, [], []
+        try:
+            for res in batch.iter_annotate(tasks, jobs=jobs, progress=sys.stderr):
+                if res.error:  # one file's marks must not stop the others; said as it happens
+                    print(f"perfeval：{inert_line(res.src)}：无法写出标注：{inert_line(res.error)}", file=sys.stderr)
+                    failed = True
+                else:
+                    written += 1
+                    marked.append(res.written)
+                    if res.rechecked is not None:
+                        print(f"perfeval：{inert_line(res.src)} 在校验后被改动，已重新校验后再标注"
+                              f"（{res.rechecked.errors} 个错误）", file=sys.stderr)
+                backups += res.backups
+        except KeyboardInterrupt:
+            names = _some(inert_line(os.path.basename(m)) for m in marked)
+            print(f"\nperfeval：已中断。已标注 {written} 个文件" + (f"：{names}" if marked else "") +
+                  "；其余文件未改动，未写完的临时文件已删除", file=sys.stderr)
+            if backups:
+                print(f"备份：{_some(inert_line(b) for b in backups)}（共 {len(backups)} 个）", file=sys.stderr)
+            return 130
         if args.in_place:
             line = f"已直接标注 {written} 个文件"
             if backups:
-                line += f"，备份：{_some(backups)}（共 {len(backups)} 个，在原文件旁）"
+                line += f"，备份：{_some(inert_line(b) for b in backups)}（共 {len(backups)} 个，在原文件旁）"
             done.append(line)
         else:
-            done.append(f"标注副本已写入：{args.annotate}（{written} 个文件）")
+            done.append(f"标注副本已写入：{inert_line(args.annotate)}（{written} 个文件）")
     if args.summary:
-        from .writers.summary import write_summary
-
         try:
-            path = write_summary(reports, args.summary)
-            done.append(f"汇总表已写入：{path}")
+            path, backup = _write_summary(reports, args.summary)
+            done.append(f"汇总表已写入：{inert_line(path)}" +
+                        (f"（原有同名文件不是本工具生成的，已先备份为 {inert_line(backup)}）" if backup else ""))
         except Exception as e:
-            print(f"perfeval：无法写出汇总表 {args.summary}：{e}", file=sys.stderr)
+            print(f"perfeval：无法写出汇总表 {inert_line(args.summary)}：{_os_message(e)}", file=sys.stderr)
             failed = True
 
     for line in done:
@@ -252,40 +331,54 @@ def cmd_check(args) -> int:
 
 
 def check_usage(args) -> str | None:
-    """What is wrong with a `check` call as typed (Chinese), or None: unknown rule codes, and output paths that
-    are folders or whose extension does not match what is written. Said once, before any file is read."""
-    from .errors import ConfigError
-    from .settings import check_codes
-
-    for option, values in (("--select", args.select), ("--ignore", args.ignore)):
-        try:
-            check_codes(_codes(values), option)
-        except ConfigError as e:
-            return str(e)
+    """What is wrong with a `check` call as typed (Chinese), or None: a --summary that is a folder or whose
+    extension does not match what is written. Said once, before any file is read (unknown rule codes are
+    checked with the bureau's settings, also before any file is read; where outputs may go, _output_problem)."""
     summary = getattr(args, "summary", None)
     if summary:
-        if os.path.isdir(summary) or summary.endswith(("/", os.sep)):
-            return f"--summary 应为一个 .xlsx 文件，而 {summary} 是文件夹（例如：--summary {os.path.join(summary, '汇总.xlsx')}）"
-        ext = os.path.splitext(summary)[1].lower()
-        if ext != ".xlsx":
-            stem = os.path.splitext(summary)[0] if ext else summary
-            return f"--summary 只能写成 .xlsx 工作簿，{summary} 的扩展名不符（请改为 {stem}.xlsx）"
-    annotate = getattr(args, "annotate", None)
-    if annotate and os.path.isfile(annotate):
-        return f"--annotate 应为一个文件夹（标注副本写在其中），而 {annotate} 是文件"
+        return output_usage(summary, ".xlsx", "--summary")
     return None
 
 
 def output_usage(path: str, ext: str, option: str = "-o") -> str | None:
     """An output file option (-o) that is a folder, or has another extension than what is written: the Chinese
     reason, or None."""
+    shown = inert_line(path)
     if os.path.isdir(path) or path.endswith(("/", os.sep)):
-        return f"{option} 应为一个 {ext} 文件，而 {path} 是文件夹（例如：{option} {os.path.join(path, '输出' + ext)}）"
+        return f"{option} 应为一个 {ext} 文件，而 {shown} 是文件夹（例如：{option} {os.path.join(shown, '输出' + ext)}）"
     got = os.path.splitext(path)[1].lower()
     if got != ext:
-        stem = os.path.splitext(path)[0] if got else path
-        return f"{option} 只能写成 {ext} 文件，{path} 的扩展名不符（请改为 {stem}{ext}）"
+        stem = os.path.splitext(shown)[0] if got else shown
+        return f"{option} 只能写成 {ext} 文件，{shown} 的扩展名不符（请改为 {stem}{ext}）"
     return None
+
+
+def _os_message(e: Exception) -> str:
+    from .errors import os_error_text
+
+    return inert_line(os_error_text(e))
+
+
+def _write_summary(reports, dest: str):
+    """Write the summary workbook; an existing file there that we did not write is backed up first.
+    Returns (path written, backup path or None)."""
+    from .ledger import KIND_SUMMARY, backup_path, ours, record
+    from .writers.summary import write_summary
+
+    backup = None
+    if os.path.exists(dest) and ours(dest) != KIND_SUMMARY:
+        import shutil
+
+        backup = backup_path(dest)
+        shutil.copy2(dest, backup)
+        record(backup, "backup")
+    import dataclasses
+
+    # the path is the one field of a Report the pipeline leaves raw (it opens the file): shown, it is inert too
+    shown = [dataclasses.replace(r, path=inert_line(r.path)) if inert_line(r.path) != r.path else r for r in reports]
+    path = write_summary(shown, dest)
+    record(path or dest, KIND_SUMMARY)
+    return path or dest, backup
 
 
 def _skipped_message(skipped, reasons=None) -> str:
@@ -293,7 +386,7 @@ def _skipped_message(skipped, reasons=None) -> str:
     reasons = reasons or {}
     groups: dict[str, list[str]] = {}
     for f in skipped:
-        groups.setdefault(reasons.get(f, "以前生成的输出"), []).append(os.path.basename(f))
+        groups.setdefault(reasons.get(f, "以前生成的输出"), []).append(inert_line(os.path.basename(f)))
     parts = [f"{why}，{len(names)} 个：{_some(names)}" for why, names in groups.items()]
     return f"跳过 {len(skipped)} 个文件（以前生成的输出，不是报送文件）：" + "；".join(parts)
 
@@ -308,10 +401,13 @@ def _annotate_dest(path: str, roots, outdir: str, default_dest, used: set[str]) 
         if os.path.isdir(r) and real.startswith(r + os.sep):
             rel = os.path.relpath(real, r)
             break
+    from .ledger import KIND_COPY, ours
+
     dest = os.path.join(outdir, os.path.dirname(rel), os.path.basename(default_dest(path)))
     stem, ext = os.path.splitext(dest)
     n = 2
-    while os.path.realpath(dest) in used:  # another unit's copy, or a file of this run's input
+    # another unit's copy, a file of this run's input, or a file there that we did not write: never replaced
+    while os.path.realpath(dest) in used or (os.path.lexists(dest) and ours(dest) != KIND_COPY):
         dest, n = f"{stem}_{n}{ext}", n + 1
     used.add(os.path.realpath(dest))
     return dest
@@ -401,6 +497,7 @@ def main(argv=None) -> int:
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
+        print("\nperfeval：已中断", file=sys.stderr)
         return 130
 
 

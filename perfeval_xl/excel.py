@@ -40,8 +40,12 @@ def check_book(book, *, settings=None, config: str | None = None) -> Report:
         names = names_from_book(book)
         form = form_from_grid(grid, names or None, source, "xlwings")
         if settings is None:
-            # A config file beside a saved workbook counts as it does for the batch checker.
+            # The button runs on the clerk's own PC, for the clerk: the bureau's perfeval.toml handed out with the
+            # template is found beside the saved workbook (the batch, which owns an inbox, never looks there).
             path = source if os.path.isfile(source) else None
+            if config is None and path:
+                from .settings import find_config
+                config = find_config(os.path.dirname(os.path.abspath(path)))
             settings = load_settings(workbook_path=path, config=config, overrides=form.settings_overrides or None,
                                      cells=form.settings_cells)
         return run_rules(form, settings)

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from .findings import Report, Severity
+from .inert import inert_json, inert_line
 
 _COLOR = {Severity.ERROR: "31", Severity.WARNING: "33", Severity.INFO: "36"}
 
@@ -62,7 +63,7 @@ def render_text(reports: Iterable[Report], color: bool = False, quiet: bool = Fa
     reports = list(reports)
     out: list[str] = []
     for r in reports:
-        head = _paint(r.path, "1", color)
+        head = _paint(inert_line(r.path), "1", color)  # a file name is submitted text too
         if quiet:
             line = summary_line(r)
             if r.error:
@@ -77,7 +78,7 @@ def render_text(reports: Iterable[Report], color: bool = False, quiet: bool = Fa
         for f in r.findings:
             if f.sheet != sheet:
                 sheet = f.sheet
-                out.append(f"  [{sheet or '工作簿'}]")
+                out.append(f"  [{inert_line(sheet) or '工作簿'}]")
             sev = _paint(f"{f.severity.label}", _COLOR[f.severity], color)
             out.append(f"    {f.cell or '—':<6} {sev} {f.code}  {f.message}")
         if not r.findings:
@@ -106,7 +107,7 @@ def render_json(reports: Iterable[Report], skipped: Iterable[str] | None = None,
         data["skipped"] = list(skipped)
         if reasons is not None:
             data["skipped_reasons"] = {f: reasons.get(f, "以前生成的输出") for f in data["skipped"]}
-    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    return inert_json(json.dumps(data, ensure_ascii=False, indent=2)) + "\n"
 
 
 def render_rules(catalog: dict, color: bool = False) -> str:

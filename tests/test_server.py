@@ -447,3 +447,10 @@ def test_old_formats_are_checked(app_client, tmp_path, seed_example, soffice):
         r = upload(app_client, xls, name=name, params={"annotate": "false"})
         assert r.status_code == 200, r.json().get("error")
         assert [(f["code"], f["cell"]) for f in r.json()["findings"]] == [(f.code, f.cell) for f in batch.findings]
+
+
+def test_an_unknown_rule_code_in_the_bureau_settings_stops_the_service_at_start(tmp_path):
+    cfg = tmp_path / "perfeval.toml"
+    cfg.write_text('ignore = ["PE999"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="PE999"):
+        create_app(load_server_config(str(cfg)))

@@ -300,7 +300,9 @@ def create_app(config: ServerConfig | None = None):
     config = config or ServerConfig()
     if config.rules_config:
         try:  # a wrong settings file is found at start, not on the first clerk's request
-            load_settings(config=config.rules_config)
+            from ..pipeline import check_settings_codes
+
+            check_settings_codes(load_settings(config=config.rules_config))
         except ConfigError as e:
             raise ConfigError(f"规则设置有误：{e}") from None
     slots = threading.BoundedSemaphore(config.max_concurrent)
