@@ -1,6 +1,7 @@
 """The rule catalog and run_rules: model + settings -> findings + metrics. Pure: no files."""
 from __future__ import annotations
 
+import dataclasses
 import re
 from functools import lru_cache
 
@@ -114,9 +115,7 @@ def run_rules(form: Form, settings: Settings | None = None, select=(), ignore=()
     if tables is not None or off:
         findings = [f for f in findings if keeps(f.code, tables, off)]
     if phantom_guard and form.sheets_present:
-        present = set(form.sheets_present)
-        findings = [f if not f.sheet or f.sheet in present else
-                    Finding(f.code, f.severity, "", "", f.message, f.expected, f.actual) for f in findings]
+        findings = [_on_present(f, set(form.sheets_present)) for f in findings]
     if select or ignore:
         sel = _prefixes(select)
         ign = _prefixes(ignore)
@@ -137,6 +136,17 @@ def run_rules(form: Form, settings: Settings | None = None, select=(), ignore=()
         metrics.score_provisional = True  # a project form sent with its scores left blank (issue 10)
         metrics.score_note = "有指标给出了分值却未填自评得分，复核总分不完整"
     return Report(path=form.source, findings=findings, metrics=metrics)
+
+
+def _on_present(f: Finding, present: set[str]) -> Finding:
+    """A finding whose cell (or a related cell) is on a sheet the workbook does not have: that cell is dropped,
+    and the finding stands for the workbook as a whole."""
+    related = tuple(r for r in f.related if r[0] in present)
+    if (not f.sheet or f.sheet in present) and related == f.related:
+        return f
+    if f.sheet and f.sheet not in present:
+        return dataclasses.replace(f, sheet="", cell="", related=related)
+    return dataclasses.replace(f, related=related)
 
 
 def _unscored(form: Form) -> bool:
