@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--config", metavar="FILE", help="设置文件（perfeval.toml 或含 [tool.perfeval] 的 pyproject.toml）")
     c.add_argument("--summary", metavar="X.xlsx", help="把全部结果写成一个汇总工作簿")
     c.add_argument("--summary-rows", type=int, metavar="N", default=None,
-                   help="汇总工作簿“全部问题”表最多的行数（默认 100000）；问题更多时完整清单写到工作簿旁的 CSV")
+                   help="汇总工作簿“全部问题”表最多的行数（默认 50000）；问题更多时完整清单写到工作簿旁的 CSV")
     c.add_argument("--annotate", metavar="OUTDIR", help="在 OUTDIR 中写出标注后的副本（原文件不动）")
     c.add_argument("--in-place", action="store_true", help="直接标注原文件（先写备份）")
     c.add_argument("--jobs", type=int, metavar="N", help="并行进程数（默认为 CPU 核数）")

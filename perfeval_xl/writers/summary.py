@@ -60,7 +60,7 @@ RULE_WIDTHS = (9, 44, 9, 10, 11)
 WRAPPED = {"文件", "说明", "单位", "项目名称"}  # long text wraps inside its column instead of running into the next
 
 EXCEL_MAX_ROWS = 1_048_576
-FINDINGS_SHEET_ROWS = 100_000  # findings kept inside the workbook; past this the full list goes to a CSV
+FINDINGS_SHEET_ROWS = 50_000  # findings kept inside the workbook; past this the full list goes to a CSV
 MAX_CELL_CHARS = 32_767  # Excel's limit for one cell's text
 TOP_RULES = 15  # rule codes shown in the frequency chart
 UNIT_BARS_MAX = 60  # up to this many units, one bar per unit; more: distributions and the lowest LOWEST_N
@@ -114,8 +114,11 @@ def _lines(text, width: float) -> int:
     """Lines a wrapped cell of `width` characters needs for text (explicit line breaks kept)."""
     if not text:
         return 1
+    text = str(text)
     per = max(1, int(width) - 1)
-    return sum(max(1, -(-_width(part) // per)) for part in str(text).split("\n"))
+    if 2 * len(text) <= per and "\n" not in text:  # fits whatever its characters: the common case, no counting
+        return 1
+    return sum(max(1, -(-_width(part) // per)) for part in text.split("\n"))
 
 
 def _row_height(cells) -> float | None:
