@@ -51,7 +51,9 @@ def form_from_grid(grid: Grid, names: dict[str, tuple[str, str]] | None, source:
     if is_template(names):
         map_names(grid, names, form)
     else:
-        map_anchors(grid, form)
+        from . import layout_cache  # a layout seen before is not searched again (same result, proven in tests)
+
+        layout_cache.mapped(grid, form, lambda f: map_anchors(grid, f))
     sname, pairs, cells = settings_pairs(grid)
     if sname is not None:
         form.sheet_names[L.SHEET_SETTINGS] = sname
