@@ -7,7 +7,8 @@ way; what it produced is kept as an entry:
   value cells   every Value of the form that parse_cell reproduces from its own cell (its kind found by trying each
                 layout kind): the cells that carry data, and the kinds that read them;
   label cells   every other cell of the grid, exactly as it was (labels, headings, notes, the title with its year,
-                and the emptiness of cells the search looked past);
+                the emptiness of cells the search looked past, and any cell whose text the form also holds
+                outside a Value, such as a row's label);
   the form      a private copy, copied again for each file that uses the entry.
 
 A later file uses the entry only when every label cell holds exactly the same raw value, its sheets and their sizes
@@ -90,6 +91,28 @@ def _walk(obj, path, out, seen):
             _walk(x, path + ((1, k),), out, seen)
 
 
+def _strings(obj, out: set, seen: set) -> None:
+    """Every non-empty string the form holds outside Values (row labels, notes, sheet names)."""
+    if isinstance(obj, Value) or id(obj) in seen:
+        return
+    if type(obj) is str:
+        if obj.strip():
+            out.add(obj.strip())
+        return
+    seen.add(id(obj))
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        for f in dataclasses.fields(obj):
+            if f.name != "source":
+                _strings(getattr(obj, f.name), out, seen)
+    elif isinstance(obj, (list, tuple)):
+        for x in obj:
+            _strings(x, out, seen)
+    elif isinstance(obj, dict):
+        for k, x in obj.items():
+            _strings(k, out, seen)
+            _strings(x, out, seen)
+
+
 def _set(root, path, value) -> None:
     obj = root
     for how, key in path[:-1]:
@@ -141,6 +164,15 @@ class _Entry:
                 bad.add(key)
             else:
                 cells.setdefault(key, []).append((path, kinds, v))
+        # a cell whose text also lives in the form outside any Value (a row's label taken from it) is a label cell
+        words = set()
+        _strings(form, words, set())
+        for key, uses in cells.items():
+            raw = uses[0][2].raw
+            if type(raw) is str and raw.strip():
+                t = raw.strip()
+                if any(w in t or t in w for w in words):
+                    bad.add(key)
         for key in bad:
             cells.pop(key, None)
         self.values = cells
