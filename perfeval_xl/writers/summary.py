@@ -65,6 +65,7 @@ MAX_CELL_CHARS = 32_767  # Excel's limit for one cell's text
 TOP_RULES = 15  # rule codes shown in the frequency chart
 UNIT_BARS_MAX = 60  # up to this many units, one bar per unit; more: distributions and the lowest LOWEST_N
 LOWEST_N = 30
+LOWEST_CHART_CM = 16.5  # the lowest LOWEST_N units fit one landscape A4 page below the title row
 SCORE_BINS = tuple(range(0, 100, 10))  # 复核总分 bands: [0,10) ... [90,100]
 RATE_BINS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0, 1.0000001)  # 执行率 bands, the last one: over 100%
 CHART_CM_PER_BAR = 0.5  # per-unit bar charts grow with the number of units ...
@@ -700,6 +701,7 @@ class SummaryWriter:
             return ch
 
         anchor = 3
+        breaks: list[int] = []
         if top:
             h = chart_height(len(top))
             ws.insert_chart(anchor, 0, bar(f"最常见的问题（前 {len(top)} 个规则，按出现次数）", rule_labels,
@@ -708,7 +710,7 @@ class SummaryWriter:
         if not units:
             anchor += 1
         elif per_unit:
-            ws.set_h_pagebreaks([anchor])  # the unit charts start on a page of their own
+            breaks.append(anchor)  # the unit charts start on a page of their own
             h = chart_height(len(units))
             ws.insert_chart(anchor, 0, bar(f"各单位复核总分（{len(units)} 个单位）", unit_labels, unit_scores,
                                            len(units), h, UNIT_CHART_CM, "0", 100, 20, "0.00"))
@@ -716,17 +718,19 @@ class SummaryWriter:
                                            len(units), h, UNIT_CHART_CM, "0%", None, None, "0.0%"))
             anchor += int(h * _CM / 20) + 1
         else:
-            ws.set_h_pagebreaks([anchor])
+            breaks.append(anchor)
             h = 9.0
             ws.insert_chart(anchor, 0, bar(f"复核总分分布（{scored} 个单位）", band_labels, band_counts,
                                            len(SCORE_BINS), h, UNIT_CHART_CM, "0", kind="column"))
             ws.insert_chart(anchor, 9, bar(f"预算执行率分布（{sum(rate_bins)} 个单位）", rate_labels, rate_counts,
                                            len(rate_bins), h, UNIT_CHART_CM, "0", kind="column"))
             anchor += int(h * _CM / 20) + 2
-            h = chart_height(len(units))
+            breaks.append(anchor)  # the lowest units on a page of their own, whole
+            h = min(chart_height(len(units)), LOWEST_CHART_CM)
             ws.insert_chart(anchor, 0, bar(f"复核总分最低的 {len(units)} 个单位（共 {scored} 个）", unit_labels,
                                            unit_scores, len(units), h, 2 * UNIT_CHART_CM, "0", 100, 20, "0.00"))
             anchor += int(h * _CM / 20) + 1
+        ws.set_h_pagebreaks(breaks)
         self._page(ws, 1)
         ws.print_area(0, 0, max(anchor, 3), 17)
 
