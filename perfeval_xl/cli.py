@@ -2,6 +2,7 @@
 
 perfeval check PATH... [--format text|json|jsonl] [--select X] [--ignore X] [--config F] [--summary X.xlsx]
                        [--annotate OUTDIR] [--in-place] [--jobs N] [--formulas]
+perfeval forms                                          (the form families it recognises; --form picks one)
 perfeval rules [CODE]
 perfeval template -o PATH
 perfeval report ...   (registered by perfeval_xl.report.cli when present)
@@ -109,7 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="每个文件只输出一行（路径、执行率、复核总分、等级、问题数或无法校验的原因），最后一行合计")
     c.add_argument("--formulas", action="store_true",
                    help="用 openpyxl 读取（可见公式，检查公式被覆盖等；较慢），默认用 python-calamine 快速读取")
+    c.add_argument("--form", metavar="FAMILY",
+                   help="按指定表样读取，不自动识别（表样名见 perfeval forms，如 project_10、sichuan_project）")
     c.set_defaults(func=cmd_check)
+
+    fm = sub.add_parser("forms", help="列出能识别的表样（省市的自评表样式）")
+    fm.set_defaults(func=cmd_forms)
 
     r = sub.add_parser("rules", help="列出全部规则，或解释一条规则")
     r.add_argument("code", nargs="?", metavar="CODE")
@@ -151,8 +157,14 @@ def cmd_check(args) -> int:
     if args.annotate and args.in_place:
         print("perfeval：--annotate 与 --in-place 只能选一个", file=sys.stderr)
         return EXIT_FAILED
+    if args.form:
+        from .forms import get_family
+
+        if get_family(args.form) is None:
+            print(f"perfeval：没有表样 {args.form}（用 perfeval forms 查看全部）", file=sys.stderr)
+            return EXIT_FAILED
     options = CheckOptions(config=args.config, select=_codes(args.select), ignore=_codes(args.ignore),
-                           fast=not args.formulas)
+                           fast=not args.formulas, form=args.form or None)
     if args.config and not os.path.isfile(args.config):
         print(f"perfeval：设置文件 {args.config} 不存在", file=sys.stderr)
         return EXIT_FAILED
@@ -203,9 +215,9 @@ def cmd_check(args) -> int:
             dest = _annotate_dest(r.path, args.paths, args.annotate, default_dest, used)
             outputs.add(os.path.realpath(dest))
             if not r.error:
-                tasks.append((r.path, r, dest, False))
+                tasks.append((r.path, _with_parts(r), dest, False))
         elif args.in_place and not r.error:
-            tasks.append((r.path, r, None, True))
+            tasks.append((r.path, _with_parts(r), None, True))
         writer.write(r)
         if summary is not None:
             try:
@@ -214,7 +226,8 @@ def cmd_check(args) -> int:
                 print(f"perfeval：无法写出汇总表 {args.summary}：{e.strerror or e}", file=sys.stderr)
                 summary, failed = None, True
         unreadable = unreadable or bool(r.error)
-        has_errors = has_errors or r.errors > 0
+        # a workbook of several project forms carries its findings in its parts
+        has_errors = has_errors or r.errors > 0 or any(p.errors for p in r.parts)
     if args.annotate:
         skipped = [f for f in skipped if os.path.realpath(f) not in outputs]  # replaced by this run
     if args.format == "text":
@@ -262,6 +275,17 @@ def cmd_check(args) -> int:
     return EXIT_FINDINGS if has_errors else EXIT_CLEAN
 
 
+def _with_parts(r):
+    """The report to mark a workbook with: a workbook of several project forms is marked with every part's
+    findings (they are cells of the one file)."""
+    if not r.parts:
+        return r
+    from .findings import Report
+
+    findings = list(r.findings) + [f for p in r.parts for f in p.findings]
+    return Report(path=r.path, findings=findings, metrics=r.metrics, error=r.error, form=r.form, parts=r.parts)
+
+
 def _skipped_message(skipped, reasons=None) -> str:
     """"跳过 N 个文件（以前生成的输出，不是报送文件）：带有校验标记（…），2 个：甲.xlsx、乙.xlsx；标注前留的备份，1 个：…"."""
     reasons = reasons or {}
@@ -304,6 +328,16 @@ def cmd_rules(args) -> int:
         sys.stdout.write(render_rule(info))
     else:
         sys.stdout.write(render_rules(CATALOG, color=use_color(sys.stdout)))
+    return EXIT_CLEAN
+
+
+def cmd_forms(args) -> int:
+    from .forms import FAMILIES
+
+    for fam in FAMILIES.values():
+        kind = "项目" if fam.is_project else "部门整体"
+        print(f"{fam.key:<16}{kind}  {fam.title}")
+        print(f"{'':<16}{fam.note}")
     return EXIT_CLEAN
 
 

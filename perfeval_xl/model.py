@@ -209,6 +209,8 @@ class Indicator:
     reason: Value = field(default_factory=_v)  # 偏差原因分析及改进措施
     row: int | None = None
     level1_loc: Loc | None = None  # the heading cell (top of its merge)
+    coefficient: Value = field(default_factory=_v)  # 得分系数(%) (Chongqing): 指标得分 = 权重 × 系数
+    core: Value = field(default_factory=_v)  # 是否核心指标 (Chongqing)
 
     def is_blank(self) -> bool:
         return not (self.name or self.target or self.actual or self.points or self.score or self.reason)
@@ -254,6 +256,49 @@ class Narrative:
 
 
 @dataclass(slots=True)
+class FundRow:
+    """One row of a fund block under 年度资金总额 / 总额 (当年财政拨款, 上年结转资金, 财政资金 …)."""
+
+    label: str
+    initial_budget: Value = field(default_factory=_v)
+    budget: Value = field(default_factory=_v)
+    actual: Value = field(default_factory=_v)
+    points: Value = field(default_factory=_v)
+    execution_rate: Value = field(default_factory=_v)
+    score: Value = field(default_factory=_v)
+    row: int | None = None
+
+
+@dataclass(slots=True)
+class Criterion:
+    """One line of a 评价指标表 whose scoring rule is written in words (Hunan 2018: 评价标准)."""
+
+    name: Value = field(default_factory=_v)  # 三级指标, e.g. "“三公经费”变动率(5分)"
+    standard: Value = field(default_factory=_v)  # 评价标准: "三公经费变动率≤0，计5分；每超过一个百分点扣0.5分"
+    score: Value = field(default_factory=_v)  # the 得分 given to the line
+    row: int | None = None
+
+
+@dataclass(slots=True)
+class ProjectInfo:
+    """The head of a project self-evaluation (项目支出绩效自评表)."""
+
+    name: Value = field(default_factory=_v)  # 项目名称 as written (budget code prefix kept)
+    department: Value = field(default_factory=_v)  # 主管部门
+    implementer: Value = field(default_factory=_v)  # 实施单位
+    leader: Value = field(default_factory=_v)  # 项目负责人
+    finance_leader: Value = field(default_factory=_v)  # 财务负责人
+
+    @property
+    def title(self) -> str:
+        """The project name without its budget code ("51000021R000000019951-工资性支出" -> "工资性支出")."""
+        import re
+
+        t = self.name.text or ""
+        return re.sub(r"^[0-9A-Za-z]{8,}\s*[-－—_:：]\s*", "", t)
+
+
+@dataclass(slots=True)
 class Form:
     """The whole workbook, as read."""
 
@@ -272,11 +317,33 @@ class Form:
     # key as written -> the A1 cells (column A, e.g. "A3") of every row of the 设置 sheet that gave it, in order
     settings_cells: dict[str, list[str]] = field(default_factory=dict)
     read_notes: list[str] = field(default_factory=list)  # what the reader could not find (facts, not verdicts)
+    # ---- form families (perfeval_xl/forms) ----
+    family: str = ""  # recognised family key ("" when the workbook was read without recognition)
+    confidence: float = 0.0  # how well the labels matched the family (0..1)
+    # what the file holds of its family: table roles and features ("sg", "basic", "self", "sources",
+    # "footer.se" …); None when not declared (every rule runs, as before families existed)
+    tables: frozenset[str] | None = None
+    missing_tables: tuple[str, ...] = ()  # tables the family has and this file lacks (Chinese names)
+    sheets_present: tuple[str, ...] = ()  # every worksheet of the workbook: findings point only there
+    project: ProjectInfo | None = None  # project self-evaluations only
+    fund_sources: list[FundRow] = field(default_factory=list)  # rows under the 总额 row
+    funds_row: int | None = None  # sheet row of 年度资金总额 / 总额
+    texts: dict[str, Value] = field(default_factory=dict)  # 评价结论 · 存在问题 · 改进措施 …
+    criteria: list[Criterion] = field(default_factory=list)  # 评价指标表 lines with 评价标准 (Hunan 2018)
+    template_rows: list[Value] = field(default_factory=list)  # placeholder rows left from the blank form
+    parts: list["Form"] = field(default_factory=list)  # several forms in one workbook (one per project)
 
     @property
     def department(self) -> str:
         v = self.unit_name if self.unit_name.kind is Kind.TEXT else self.self_eval.unit_name
+        if v.kind is not Kind.TEXT and self.project is not None:
+            p = self.project
+            v = p.department if p.department.kind is Kind.TEXT else p.implementer
         return v.text or ""
+
+    @property
+    def project_name(self) -> str:
+        return (self.project.name.text or "") if self.project is not None else ""
 
     @property
     def year_int(self) -> int | None:

@@ -54,13 +54,18 @@ def summary_line(r: Report) -> str:
 
 
 def _report_text(r: Report, color: bool, quiet: bool) -> str:
-    """One file's block (or, with quiet, its one line); text from the submission made inert."""
+    """One file's block (or, with quiet, its lines); text from the submission made inert. A workbook holding
+    several project forms lists each under its own head (issue 10)."""
     head = _paint(inert_line(r.path), "1", color)
     if quiet:
         line = summary_line(r)
         if r.error:
             line = _paint("无法校验", "1;31", color) + f"：{inert_line(r.error)}"
-        return f"{head}  {inert_line(line) if not r.error else line}\n"
+        out = [f"{head}  {inert_line(line) if not r.error else line}"]
+        for part in r.parts:  # several project forms in the file: one line each
+            m = part.metrics
+            out.append(f"  — {inert_line((m.project or m.department) if m else '')}  {inert_line(summary_line(part))}")
+        return "\n".join(out) + "\n"
     if r.error:
         return f"{head}\n  {_paint('无法校验', '1;31', color)}：{inert_line(r.error)}\n\n"
     out = [head]
@@ -71,7 +76,18 @@ def _report_text(r: Report, color: bool, quiet: bool) -> str:
             out.append(f"  [{inert_line(sheet) or '工作簿'}]")
         sev = _paint(f"{f.severity.label}", _COLOR[f.severity], color)
         out.append(f"    {inert_line(f.cell) or '—':<6} {sev} {f.code}  {inert_line(f.message)}")
-    if not r.findings:
+    for part in r.parts:
+        m = part.metrics
+        out.append(f"  — {_paint(inert_line((m.project or m.department) if m else ''), '1', color)}")
+        sheet = None
+        for f in part.findings:
+            if f.sheet != sheet:
+                sheet = f.sheet
+                out.append(f"    [{inert_line(sheet) or '工作簿'}]")
+            sev = _paint(f"{f.severity.label}", _COLOR[f.severity], color)
+            out.append(f"      {inert_line(f.cell) or '—':<6} {sev} {f.code}  {inert_line(f.message)}")
+        out.append("    " + inert_line(summary_line(part)))
+    if not r.findings and not r.parts:
         out.append("  未发现问题")
     out.append("  " + inert_line(summary_line(r)) + "\n")
     return "\n".join(out) + "\n"

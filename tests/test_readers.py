@@ -718,7 +718,8 @@ def test_not_this_form(tmp_path):
     for fast in (False, True):
         with pytest.raises(ReadError) as e:
             read_workbook(path, fast=fast)
-        assert "未找到绩效自评表的标志性标签：年度资金总额" in str(e.value) and path in str(e.value)
+        assert "不是已知的绩效自评表样：未找到任何已知表样的标志性标签（年度资金总额" in str(e.value) \
+            and path in str(e.value)
 
 
 def test_broken_files_raise_read_error_in_chinese(seed_original, tmp_path):

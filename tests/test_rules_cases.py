@@ -89,7 +89,7 @@ def case_reports(tmp_path_factory, recalc_many):
     for case in CASES:
         folder = root / case["id"]
         folder.mkdir()
-        src = EXAMPLE_ALIASES[case["base"]]
+        src = EXAMPLE_ALIASES.get(case["base"]) or _family_base(case["base"], tmp_path_factory)
         dest = str(folder / (case["id"] + os.path.splitext(src)[1]))  # unique stems for one soffice call
         shutil.copyfile(src, dest)
         cells = {}
@@ -121,6 +121,20 @@ def case_reports(tmp_path_factory, recalc_many):
     return reports
 
 
+_FAMILY_BASES: dict[str, str] = {}
+
+
+def _family_base(base: str, tmp_path_factory) -> str:
+    """"family:<builder>": a fixture of tests/families/build.py, built once per session."""
+    from families import build
+
+    name = base.removeprefix("family:")
+    if name not in _FAMILY_BASES:
+        out = tmp_path_factory.mktemp("family_" + name)
+        _FAMILY_BASES[name] = getattr(build, name)(str(out)).path
+    return _FAMILY_BASES[name]
+
+
 def _toml_value(v) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -134,7 +148,8 @@ def test_rule_case(case, case_reports):
     report = case_reports[case["id"]]
     assert report.error is None, report.error
     code = case["code"]
-    hits = [f for f in report.findings if f.code == code]
+    everything = report.findings + [f for part in report.parts for f in part.findings]  # forms inside the file
+    hits = [f for f in everything if f.code == code]
     where = [f"{f.sheet}!{f.cell}" if f.sheet else "" for f in hits]
     for ref in _listed(case.get("absent_also")):  # "PE108@基础数据表!D12": not reported there
         other, _, at = ref.partition("@")

@@ -33,14 +33,19 @@ _ENCRYPTED_STREAM = "EncryptionInfo".encode("utf-16-le")
 _ENCRYPTED = "文件已加密，请取消密码后再提交"
 
 
-def form_from_grid(grid: Grid, names: dict[str, tuple[str, str]] | None, source: str, reader: str) -> Form:
+def form_from_grid(grid: Grid, names: dict[str, tuple[str, str]] | None, source: str, reader: str,
+                   family: str | None = None) -> Form:
     """Map what a reader saw to the form model.
 
     names: defined names -> (sheet, address) as the workbook holds them now, e.g.
     {"pe_funds_budget": ("绩效自评表", "$D$4"), "pe_template_version": ("", '"1"')}; a constant
-    name has an empty sheet. With our pe_* names the fields are read by name; otherwise by labels.
-    Raises ReadError when no table of the form can be found.
+    name has an empty sheet. With our pe_* names the fields are read by name; otherwise the workbook
+    is first recognised as one form family (perfeval_xl/forms) and read by that family's labels.
+    family: a family key that skips recognition (--form).
+    Raises ReadError when the workbook is no known form.
     """
+    from ..forms import FAMILIES, NOT_A_FORM, hunan_tables, recognise
+    from ..forms.reader import read_family
     from .anchors import map_anchors
     from .mapping import settings_pairs
     from .names import is_template, map_names
@@ -48,26 +53,60 @@ def form_from_grid(grid: Grid, names: dict[str, tuple[str, str]] | None, source:
     if reader == "xlwings":  # a live book: Excel has computed every formula
         grid.results_current = True
     form = Form(source=source, reader=reader, formulas_known=grid.formulas_known)
-    if is_template(names):
+    hunan = FAMILIES["hunan_dept"]
+    if is_template(names) and family in (None, "", "hunan_dept"):
         map_names(grid, names, form)
+        form.family, form.confidence = hunan.key, 1.0
+        hunan_tables(form, hunan)
     else:
         from . import layout_cache  # a layout seen before is not searched again (same result, proven in tests)
 
-        layout_cache.mapped(grid, form, lambda f: map_anchors(grid, f))
+        def search(form: Form) -> None:  # recognition and the label search
+            rec = recognise(grid, force=family or None)
+            fam = rec.family
+            if fam is None and rec.scores.get("hunan_dept", 0) < 0.2:
+                raise ReadError(source, NOT_A_FORM + rec.reason())
+            if fam is None or fam.reader in ("hunan", "hunan2018"):
+                try:  # a Hunan file with some tables missing scores low, and is still read by its reader
+                    map_anchors(grid, form)
+                except ReadError as e:
+                    if fam is not None:
+                        raise
+                    raise ReadError(source, NOT_A_FORM + rec.reason()) from e
+                fam = fam or hunan
+                form.family, form.confidence = fam.key, rec.confidence
+                hunan_tables(form, fam)
+                if fam.reader == "hunan2018":
+                    from ..forms.hunan2018 import read_criteria
+
+                    read_criteria(grid, form)
+            else:
+                form.family, form.confidence = fam.key, rec.confidence
+                read_family(grid, fam, rec.sheets, form)
+                if form.tables is None and not form.parts:
+                    raise ReadError(source, NOT_A_FORM + f"按“{fam.title}”未找到“{fam.total_labels[0]}”一行")
+
+        layout_cache.mapped(grid, form, search, family or "")
+    form.sheets_present = tuple(grid.all_sheets if grid.all_sheets is not None else grid.sheets)
+    for part in form.parts:
+        part.sheets_present = form.sheets_present
     sname, pairs, cells = settings_pairs(grid)
     if sname is not None:
         form.sheet_names[L.SHEET_SETTINGS] = sname
         form.settings_overrides = pairs
         form.settings_cells = cells
+        for part in form.parts:
+            part.settings_overrides, part.settings_cells = pairs, cells
     return form
 
 
-def read_workbook(path: str, *, fast: bool = False) -> Form:
-    """Read a workbook into the form model. Raises ReadError with a Chinese reason."""
+def read_workbook(path: str, *, fast: bool = False, family: str | None = None) -> Form:
+    """Read a workbook into the form model. Raises ReadError with a Chinese reason.
+    family: a form family key (perfeval forms) that skips recognition."""
     with preflight_open(path) as checked:  # the pre-flight's bytes and zip serve the reader too
         grid, names, reader = read_grid(path, fast=fast, checked=checked)
     try:
-        return form_from_grid(grid, names, path, reader)
+        return form_from_grid(grid, names, path, reader, family)
     except ReadError:
         raise
     except Exception as e:  # a mapping bug must not read as a crash of the batch
@@ -250,6 +289,7 @@ def _grid_calamine(data: bytes, names, infos: dict[str, zipfile.ZipInfo] | None 
         if _has_pe(names):  # template: only the sheets the names point at, plus 设置
             wanted = {s for s, _ in names.values() if s}
         grid = Grid(formulas_known=False, formats_known=False)
+        grid.all_sheets = [m.name for m in wb.sheets_metadata if _is_worksheet(m)]
         errors = _ErrorCells(data, infos) if data[:2] == b"PK" else None
         skipped = False
         for meta in wb.sheets_metadata:

@@ -372,7 +372,7 @@ def _three_public(sh: _Sheet, span, form: Form) -> None:
 _BD_SG = (("bd_sg_total", _starts("三公经费")), ("bd_car_purchase", _starts("公车购置")),
           ("bd_car_maintenance", _starts("公车运行")), ("bd_car", _starts("公务用车")),
           ("bd_abroad", _contains("出国")), ("bd_reception", _contains("公务接待")))
-_BD_PUBLIC = (("public_office", _contains("办公费")),
+_BD_PUBLIC = (("public_office", lambda t: "办公费" in t or "办公经费" in t),
               ("public_utilities_travel", lambda t: "水费" in t or "电费" in t or "差旅费" in t),
               ("public_meetings_training", lambda t: "会议费" in t or "培训费" in t),
               ("procurement", _contains("政府采购")),
@@ -452,7 +452,7 @@ def _basic(sh: _Sheet, span, form: Form) -> None:
                     break
         elif phase == "projects":
             nxt = sh.label(r + 1, label_col)
-            if raw_t.startswith("公用经费") or ("公用经费" in raw_t and "办公费" in nxt):
+            if raw_t.startswith("公用经费") or ("公用经费" in raw_t and ("办公费" in nxt or "办公经费" in nxt)):
                 row_values("public_total", r)
                 phase = "public"
                 continue
@@ -633,14 +633,15 @@ def _narrative(sh: _Sheet, form: Form) -> None:
 
 _UNIT_NAME = re.compile(r"单位\)?名称")
 _UNITS_NOTE = re.compile(r"^(?:金额)?单位\s*[:：]\s*(?:万元|元|千元|亿元)")
-_UNIT_LABELS = (("unit", re.compile(r"(?:预算)?部门[、（(]?单位[）)]?名称\s*[:：]?|编报单位\s*[:：]?|单位名称\s*[:：]?")),)
+_UNIT_LABELS = (("unit", re.compile(r"(?:预算)?部门[、（(]?单位[）)]?名称\s*[:：]?|编报单位\s*[:：]?|填报单位\s*[:：]?|"
+                                   r"单位名称\s*[:：]?")),)
 
 
 def _unit_and_year(roles: dict[str, _Sheet], form: Form) -> None:
     order = [roles[r] for r in (L.SHEET_SG, L.SHEET_BASIC, L.SHEET_SELF) if r in roles]
     got_unit: dict[str, Value] = {}
     for sh in order:
-        hit = sh.find(lambda t: "编报单位" in t)
+        hit = sh.find(lambda t: "编报单位" in t or "填报单位" in t)
         if hit:
             _labeled(sh, (hit[0],), _UNIT_LABELS, {"unit": L.TEXT}, got_unit)
             if got_unit.get("unit") and got_unit["unit"].kind is Kind.TEXT and not _UNITS_NOTE.match(

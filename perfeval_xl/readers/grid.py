@@ -168,6 +168,8 @@ class Grid:
     # callable(grid) adding the sheets a reader skipped (the fast reader reads only the sheets the
     # defined names point at); see load_all_sheets
     sheet_loader: object = field(default=None, repr=False)
+    # every worksheet's name when the reader skipped some (findings may point at any of them); None: sheets
+    all_sheets: list[str] | None = None
 
     def load_all_sheets(self) -> bool:
         """Read the sheets the reader skipped, if any (when names point nowhere and the mapping falls

@@ -66,8 +66,11 @@ def usable(grid: Grid) -> bool:
     return all(not sg.formulas and not sg.number_formats and not sg.blank_results for sg in grid.sheets.values())
 
 
-def _prekey(grid: Grid) -> tuple:
-    return tuple((name, len(sg.rows), tuple(len(r) for r in sg.rows)) for name, sg in grid.sheets.items())
+def _prekey(grid: Grid, extra="") -> tuple:
+    """What must be equal before cells are compared: the options, every sheet's name and the length of each row."""
+    listed = getattr(grid, "all_sheets", None)
+    return (extra, tuple(listed) if listed is not None else None,
+            tuple((name, len(sg.rows), tuple(len(r) for r in sg.rows)) for name, sg in grid.sheets.items()))
 
 
 def _walk(obj, path, out, seen):
@@ -277,13 +280,14 @@ def _copy(obj, old: str, new: str):
     return twin
 
 
-def mapped(grid: Grid, form, full) -> None:
-    """Fill `form` from the grid: by an entry when this layout was seen, else by full(form) (the label search),
-    remembered for the next file. The form's state after full() is what an entry reproduces."""
+def mapped(grid: Grid, form, full, options="") -> None:
+    """Fill `form` from the grid: by an entry when this layout was seen, else by full(form) (recognition and the
+    label search), remembered for the next file. The form's state after full() is what an entry reproduces;
+    `options`: whatever else full() depends on (a forced form family)."""
     if not ENABLED or not usable(grid):
         full(form)
         return
-    key = _prekey(grid)
+    key = _prekey(grid, options)
     for entry in reversed(_entries.get(key, ())):
         if entry.matches(grid):
             got = entry.replay(grid, form.source)

@@ -11,7 +11,9 @@ from ..model import Form
 from ..scoring import execution_rate, grade
 from ..settings import Settings
 from . import arithmetic, completeness, formulas, scores, variances  # noqa: F401  (registration)
-from .base import RULES, Ctx, W, info, num, rule
+from . import families  # noqa: F401  (registration: PE6xx, rules of the form families)
+from .base import EMPTY, RULES, Ctx, W, info, num, rule
+from .needs import keeps, runs
 
 # A rule that fails on an unexpected form must not take the others down (the clerk still gets the rest).
 INTERNAL = rule(info("PE900", "校验规则运行出错", W, "内部", """
@@ -62,6 +64,8 @@ def _metrics(form: Form, s: Settings, execution_score, total) -> Metrics:
     budget, actual = num(f.budget), num(f.actual)
     rate = execution_rate(budget, actual)
     return Metrics(
+        form=form.family,
+        project=form.project_name,
         department=form.department,
         year=form.year_int,
         budget=budget,
@@ -74,18 +78,36 @@ def _metrics(form: Form, s: Settings, execution_score, total) -> Metrics:
     )
 
 
-def run_rules(form: Form, settings: Settings | None = None, select=(), ignore=()) -> Report:
-    """Run every selected rule over the form. select/ignore take codes or prefixes ("PE1")."""
+def run_rules(form: Form, settings: Settings | None = None, select=(), ignore=(), *,
+              phantom_guard: bool = True) -> Report:
+    """Run every selected rule over the form. select/ignore take codes or prefixes ("PE1").
+
+    Rules that need a table or field the form's family (or this file) lacks are not run (rules/needs.py).
+    phantom_guard: a finding on a sheet the workbook does not have is moved to the workbook as a whole
+    (never shown at a cell that is not there); tests turn it off to prove no rule relies on it."""
+    from ..forms import get_family
+
     s = settings or Settings()
     select = tuple(select) + tuple(s.select)
     ignore = tuple(ignore) + tuple(s.ignore)
     ctx = Ctx(form, s)
+    fam = get_family(form.family)
+    off = fam.rules_off if fam is not None else frozenset()
+    tables = form.tables
     for r in RULES:  # all run (cheap): a rule may emit a shared code such as PE502; filter after
+        if not runs(r.codes, tables, off):
+            continue
         try:
             r.func(ctx)
         except Exception as e:  # noqa: BLE001  (reported as a finding, see PE900)
             ctx.add("PE900", None, f"规则 {'、'.join(r.codes)} 运行出错（{type(e).__name__}：{e}），已跳过", None, None)
     findings: list[Finding] = ctx.findings
+    if tables is not None or off:
+        findings = [f for f in findings if keeps(f.code, tables, off)]
+    if phantom_guard and form.sheets_present:
+        present = set(form.sheets_present)
+        findings = [f if not f.sheet or f.sheet in present else
+                    Finding(f.code, f.severity, "", "", f.message, f.expected, f.actual) for f in findings]
     if select or ignore:
         sel = _prefixes(select)
         ign = _prefixes(ignore)
@@ -98,8 +120,16 @@ def run_rules(form: Form, settings: Settings | None = None, select=(), ignore=()
     order = _sheet_order(form)
     last = len(order)
     findings.sort(key=lambda f: (order.get(f.sheet, last), _cell_key(f.cell), f.code))
-    return Report(path=form.source, findings=findings,
-                  metrics=_metrics(form, s, scores.exec_score_of(ctx), scores.total_of(ctx)))
+    metrics = _metrics(form, s, scores.exec_score_of(ctx), scores.total_of(ctx))
+    if not metrics.score_provisional and _unscored(form):
+        metrics.score_provisional = True  # a project form sent with its scores left blank (issue 10)
+        metrics.score_note = "有指标给出了分值却未填自评得分，复核总分不完整"
+    return Report(path=form.source, findings=findings, metrics=metrics)
+
+
+def _unscored(form: Form) -> bool:
+    return any(num(i.points) and i.score.kind is EMPTY and i.score.loc is not None
+               for i in form.self_eval.indicators)
 
 
 def _prefixes(patterns) -> tuple[str, ...]:

@@ -16,16 +16,29 @@ from .scores import lines_of
 C = "完整性"
 
 
-def _where(v: Value, key: str) -> Value | Loc | None:
-    """The cell to point at: the value's own, else the template's address for that field."""
+def _where(v: Value, key: str, form: Form | None = None) -> Value | Loc | None:
+    """The cell to point at: the value's own, else the template's address for that field when the
+    workbook is our template and has that sheet (never a cell that is not there), else the workbook."""
     if v.loc:
         return v
     spec = TEMPLATE_LAYOUT.fields.get(key)
-    return Loc(spec.sheet, spec.cell) if spec else None
+    if spec is None:
+        return None
+    if form is not None and form.sheets_present and spec.sheet not in form.sheets_present:
+        return None
+    if form is not None and not form.template_version:
+        return None  # a department's own layout: the template's address means nothing there
+    return Loc(spec.sheet, spec.cell)
 
 
 def _footers(form: Form) -> list[tuple[str, Footer, str]]:
-    return [("基础数据表", form.basic.footer, "bd"), ("绩效自评表", form.self_eval.footer, "se")]
+    t = form.tables
+    out = []
+    if t is None or "footer.bd" in t:
+        out.append(("基础数据表", form.basic.footer, "bd"))
+    if t is None or "footer.se" in t:
+        out.append(("绩效自评表", form.self_eval.footer, "se"))
+    return out
 
 
 @rule(info("PE401", "必填项未填", E, C, """
@@ -36,14 +49,14 @@ def pe401(ctx: Ctx) -> None:
     u, su = form.unit_name, form.self_eval.unit_name
     if _missing(u) and _missing(su):
         v = u if u.kind is UNKNOWN or su.kind is not UNKNOWN else su
-        ctx.add("PE401", _where(v, "unit_name"), f"部门（单位）名称{_why(v)}", "单位全称", _shown(v))
+        ctx.add("PE401", _where(v, "unit_name", form), f"部门（单位）名称{_why(v)}", "单位全称", _shown(v))
     if _missing(form.year):
-        ctx.add("PE401", _where(form.year, "year"), f"年度{_why(form.year)}", "评价年度，如 2024", _shown(form.year))
+        ctx.add("PE401", _where(form.year, "year", form), f"年度{_why(form.year)}", "评价年度，如 2024", _shown(form.year))
     f = form.self_eval.funds
     for v, key, label in ((f.initial_budget, "funds_initial", "年初预算数"), (f.budget, "funds_budget", "全年预算数"),
                           (f.actual, "funds_actual", "全年执行数"), (f.points, "funds_points", "预算执行率分值")):
         if _missing(v) and not v.template_formula:
-            ctx.add("PE401", _where(v, key), f"年度资金总额·{label}{_why(v)}", "金额", _shown(v))
+            ctx.add("PE401", _where(v, key, form), f"年度资金总额·{label}{_why(v)}", "金额", _shown(v))
     # derived figures typed by hand (the 原表): blank means the form is unfinished; in our template they
     # are formulas, and a blank there is a missing cached value (PE503), not a missing input
     se = form.self_eval
@@ -54,7 +67,7 @@ def pe401(ctx: Ctx) -> None:
         for v, key, label in ((ft.preparer, "preparer", "填表人"), (ft.date, "date", "填报日期"),
                               (ft.phone, "phone", "联系电话")):
             if _missing(v):
-                ctx.add("PE401", _where(v, f"{p}_{key}"), f"{sheet}的{label}{_why(v)}", label, _shown(v))
+                ctx.add("PE401", _where(v, f"{p}_{key}", form), f"{sheet}的{label}{_why(v)}", label, _shown(v))
 
 
 def _missing(v: Value) -> bool:
@@ -144,7 +157,7 @@ def pe404(ctx: Ctx) -> None:
 def pe405(ctx: Ctx) -> None:
     for sheet, ft, p in _footers(ctx.form):
         if ft.signature.kind is EMPTY:
-            ctx.add("PE405", _where(ft.signature, f"{p}_signature"), f"{sheet}的单位负责人签字为空（纸质件上签字即可）",
+            ctx.add("PE405", _where(ft.signature, f"{p}_signature", ctx.form), f"{sheet}的单位负责人签字为空（纸质件上签字即可）",
                     "签字", "空")
 
 
@@ -250,7 +263,7 @@ def pe409(ctx: Ctx) -> None:
     if any(not _no_reason(i.reason, s.no_reason_words) for i in lines):
         return
     where = f.execution_rate if f.execution_rate.loc else (
-        f.actual if f.actual.loc else _where(f.execution_rate, "execution_rate"))
+        f.actual if f.actual.loc else _where(f.execution_rate, "execution_rate", ctx.form))
     places = _reason_places(s)
     if lines:
         found = "、".join(f"“{normalize(i.name.display) or i.row}”" for i in lines[:3]) + ("等" if len(lines) > 3 else "")

@@ -7,6 +7,7 @@ from decimal import Decimal
 from ..model import Form, Indicator
 from ..scoring import ScoreResult, execution_rate, execution_score, indicator_score, normalize, round2
 from ..settings import Settings
+from .deadlines import deadline_score
 from .base import EPS, NUMBER, TEXT, ZERO, Ctx, E, I, W, heading_points, info, num, pct, pts, rule, tainted
 
 G = "评分"
@@ -29,9 +30,12 @@ def score_lines(form: Form, s: Settings) -> list[Scored]:
     for ind in form.self_eval.indicators:
         w, written = num(ind.points), num(ind.score)
         target, actual = ind.target, ind.actual
-        res = indicator_score(target.text if target.text is not None else target.display,
-                              actual.text if actual.text is not None else actual.display,
-                              w, s, budget=budget, spent=spent)
+        tt = target.text if target.text is not None else target.display
+        at = actual.text if actual.text is not None else actual.display
+        # deadline targets ("9月前") are months, not numbers (rules/deadlines.py, issue 10)
+        res = deadline_score(tt, at, w) if "月" in tt or "年" in tt else None
+        if res is None:
+            res = indicator_score(tt, at, w, s, budget=budget, spent=spent)
         if res.score is not None:
             rec = res.score
         elif written is not None:
