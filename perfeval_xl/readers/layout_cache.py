@@ -14,10 +14,12 @@ way; what it produced is kept as an entry:
 A later file uses the entry only when every label cell holds exactly the same raw value, its sheets and their sizes
 (and merged ranges or cached errors, when the search looked at them) are the same, and every value cell is of the
 same class (empty / number / text) and, when text, is not the text of any label cell (a project named "合计" would
-change where the search ends a table). Then the form is the entry's copy with each value cell parsed again from this
-file, by the kind that read it; when the kinds that reproduce the first file disagree on this file's cell, the
-entry is not used. Anything else is a miss and the file gets the full search (and becomes an entry of its own).
+change where the search ends a table) and is a placeholder ("指标2", "……") only where the first file had one. Then the form is the entry's copy with each value cell parsed again from this
+file, by the kind that read it; when the kinds that reproduce the first file disagree on this file's cell, or the
+cell now reads as another kind of value (a number as text, "——" as a value), the entry is not used. Anything else is a miss and the file gets the full search (and becomes an entry of its own).
 
+When an entry matched a file but its kinds disagreed on it, the file is searched in full and the entry keeps only the
+kinds that read both files (and then replays the second file exactly, or is left as it was).
 Only the values-only reader (python-calamine: no formulas, no number formats) is cached; its grids are what a batch
 reads. tests/test_layout_cache.py proves the findings and the whole form identical to the uncached path over the
 fixtures and mutated copies.
@@ -57,6 +59,31 @@ def _class(v) -> int:
     if t is str:
         return _TEXT
     return _OTHER
+
+
+def _placeholder(text) -> bool:
+    """Rows the official forms print for filling in ("指标2", "……"): the readers skip them, so a value cell that
+    turns from one into text (or back) changes what the search finds."""
+    global _PLACEHOLDERS
+    if _PLACEHOLDERS is None:
+        tests = []
+        try:
+            from .names import is_placeholder
+
+            tests.append(is_placeholder)
+        except ImportError:
+            pass
+        try:
+            from ..forms.reader import _PLACEHOLDER
+
+            tests.append(lambda t: bool(_PLACEHOLDER.match(t.strip())))
+        except ImportError:
+            pass
+        _PLACEHOLDERS = tests
+    return type(text) is str and any(t(text) for t in _PLACEHOLDERS)
+
+
+_PLACEHOLDERS = None
 
 
 def usable(grid: Grid) -> bool:
@@ -219,7 +246,7 @@ class _Entry:
                             return False
                         if k == _TEXT:
                             t = vb.strip()
-                            if t and t in texts:
+                            if t and t in texts or _placeholder(va) != _placeholder(vb):
                                 return False
                     elif va != vb or type(va) is not type(vb):
                         return False
@@ -231,6 +258,33 @@ class _Entry:
             sg.cached_error(1, 1)  # load them
             if (sg._errors or {}) != errors:
                 return False
+        return True
+
+    def refine(self, grid: Grid, form) -> bool:
+        """After a full search of a file this entry matched but could not replay (its kinds were ambiguous, e.g. a 0
+        that reads the same as an amount and as a percent): keep only the kinds that also read this file's Values,
+        when that makes the replay of this file give exactly the full search's form."""
+        found: list = []
+        _walk(form, (), found, set())
+        by_path = dict(found)
+        narrowed = {}
+        for key, uses in self.values.items():
+            name, r, c = key
+            raw = grid.sheets[name].rows[r - 1][c - 1]
+            new = []
+            for path, kinds, va in uses:
+                vb = by_path.get(path)
+                if vb is None or vb.loc != va.loc:
+                    return False
+                ks = tuple((k, h) for k, h in kinds if parse_cell(raw, k, loc=va.loc, hint=h) == vb)
+                if not ks:
+                    return False
+                new.append((path, ks, va))
+            narrowed[key] = new
+        old, self.values = self.values, narrowed
+        if self.replay(grid, form.source) != form:
+            self.values = old
+            return False
         return True
 
     def replay(self, grid: Grid, source: str):
@@ -248,6 +302,8 @@ class _Entry:
                         vb = v
                     elif v != vb:
                         return None  # the kinds that read the first file disagree on this one
+                if vb.kind is not va.kind:
+                    return None  # a number that became text, a "——" that became a value: the search may differ
                 _set(form, path, vb)
         return form
 
@@ -288,6 +344,7 @@ def mapped(grid: Grid, form, full, options="") -> None:
         full(form)
         return
     key = _prekey(grid, options)
+    matched = None
     for entry in reversed(_entries.get(key, ())):
         if entry.matches(grid):
             got = entry.replay(grid, form.source)
@@ -297,8 +354,15 @@ def mapped(grid: Grid, form, full, options="") -> None:
                 stats["hits"] += 1
                 _entries.move_to_end(key)
                 return
+            matched = matched or entry
     stats["misses"] += 1
     full(form)
+    if matched is not None:
+        try:
+            if matched.refine(grid, form):
+                return  # the entry now reads this layout's cells by the kinds that really read them
+        except Exception:
+            pass
     try:
         entry = _Entry(grid, form, None)
     except Exception:  # a form we cannot copy is simply not cached
