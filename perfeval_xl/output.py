@@ -108,9 +108,10 @@ class TextWriter:
         self._pending = "\n" * (len(block) - len(block.rstrip("\n")) - 1)
         self.files += 1
         self.bad += bool(r.error)
-        self.errors += r.errors
-        self.warnings += r.warnings
-        self.infos += r.infos
+        for part in [r, *r.parts]:  # a workbook of several project forms carries its findings in its parts
+            self.errors += part.errors
+            self.warnings += part.warnings
+            self.infos += part.infos
 
     def close(self) -> None:
         if self.files > 1:

@@ -49,7 +49,7 @@ CHARTS_SHEET = "图表"
 SUMMARY_COLUMNS = ("单位", "项目名称", "表样", "年度", "全年预算数", "全年执行数", "执行率", "自评总分", "复核总分",
                    "等级", "错误数", "警告数", "提示数", "文件", "说明")
 LINK_COLUMN = "标注副本"  # inserted before 说明 when the run wrote annotated copies
-SUMMARY_WIDTHS = dict(zip(SUMMARY_COLUMNS, (26, 18, 9, 6, 12, 12, 8, 8, 8, 9, 6, 6, 6, 34, 40)))
+SUMMARY_WIDTHS = dict(zip(SUMMARY_COLUMNS, (26, 18, 14, 6, 12, 12, 8, 8, 8, 9, 6, 6, 6, 34, 40)))
 SUMMARY_WIDTHS[LINK_COLUMN] = 9
 NUMBER_FORMATS = {"年度": "0", "全年预算数": "#,##0.00", "全年执行数": "#,##0.00", "执行率": "0.00%",
                   "自评总分": "0.00", "复核总分": "0.00", "错误数": "0", "警告数": "0", "提示数": "0"}
@@ -57,7 +57,7 @@ FINDING_COLUMNS = ("文件", "单位", "项目名称", "代码", "严重程度",
 FINDING_WIDTHS = (30, 22, 14, 8, 8, 12, 7, 60, 12, 12)
 RULE_COLUMNS = ("代码", "名称", "严重程度", "出现次数", "涉及文件数")
 RULE_WIDTHS = (9, 44, 9, 10, 11)
-WRAPPED = {"文件", "说明", "单位", "项目名称"}  # long text wraps inside its column instead of running into the next
+WRAPPED = {"文件", "说明", "单位", "项目名称", "表样"}  # long text wraps inside its column instead of running into the next
 
 EXCEL_MAX_ROWS = 1_048_576
 FINDINGS_SHEET_ROWS = 50_000  # findings kept inside the workbook; past this the full list goes to a CSV
@@ -389,7 +389,7 @@ class SummaryWriter:
         self.f_title = f({"bold": True, "font_size": 14})
         self.f_sub = f({"font_color": "#404040"})
         self.f_note = f({"bold": True, "font_color": "#9C0006", "bg_color": "#FFC7CE"})
-        self.f_link = f({"font_color": "#0563C1", "underline": 1})
+        self.f_link = f({"font_color": "#0563C1", "underline": 1, "valign": "top"})
         self.f_head = f({"bold": True, "bg_color": "#D9D9D9", "border": 1, "text_wrap": True, "valign": "vcenter"})
         self.f_text = f({"valign": "top"})
         self.f_wrap = f({"text_wrap": True, "valign": "top"})
