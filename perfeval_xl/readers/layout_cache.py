@@ -32,7 +32,7 @@ from collections import OrderedDict
 
 from .. import layout as L
 from ..model import Kind, Value
-from ..values import parse_cell
+from ..values import _PLAIN_NUMERIC, parse_cell
 from .grid import Grid, parse_a1
 
 MAX_ENTRIES = 32  # layouts remembered per process (a batch from one province has a handful)
@@ -40,6 +40,7 @@ ENABLED = os.environ.get("PERFEVAL_LAYOUT_CACHE", "1") != "0"  # "0": always the
 _KINDS = (L.AMOUNT, L.SIGNED, L.PERCENT, L.COUNT, L.AREA, L.POINTS, L.YEAR, L.DATE, L.TEXT, L.PHONE, L.LONGTEXT,
           L.CHOICE)
 _EMPTY, _NUMBER, _TEXT, _OTHER = range(4)
+_SAME_FOR_NUMBERS = _PLAIN_NUMERIC  # kinds parse_cell reads a number alike (its fast path)
 
 _entries: OrderedDict = OrderedDict()  # prekey -> list of _Entry (most recent last)
 stats = {"hits": 0, "misses": 0, "entries": 0}
@@ -296,6 +297,9 @@ class _Entry:
                 if raw == va.raw and type(raw) is type(va.raw):
                     continue  # the same cell content: the copy already holds its Value
                 vb = None
+                if (type(raw) is float or type(raw) is int) and kinds[0][0] in _SAME_FOR_NUMBERS and all(
+                        k in _SAME_FOR_NUMBERS for k, _ in kinds):
+                    kinds = kinds[:1]  # these kinds read a number alike: one parse
                 for kind, hint in kinds:
                     v = parse_cell(raw, kind, loc=va.loc, hint=hint)
                     if vb is None:
@@ -312,12 +316,12 @@ _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def _copy(obj, old: str, new: str):
-    """A copy of the entry's form for another file: new containers and Values (nothing shared between the forms
-    of two files), immutable leaves shared; every `source` that named the first file names this one."""
+    """A copy of the entry's form for another file: new containers, the Values and immutable leaves shared (a
+    Value is never changed once read; those of the value cells are replaced by new ones); every `source` that named
+    the first file names this one."""
     cls = obj.__class__
     if cls is Value:
-        return Value(obj.kind, obj.number, obj.text, obj.date, obj.raw, obj.loc, obj.formula, obj.template_formula,
-                     obj.problem)
+        return obj  # shared: nothing changes a Value once the reader has made it (rules are pure)
     if cls is list:
         return [_copy(x, old, new) for x in obj]
     if cls is dict:
