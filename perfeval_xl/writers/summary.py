@@ -340,19 +340,18 @@ class SummaryWriter:
         os.close(fd)
         csv_path = csv_tmp = None
         try:
-            # which findings the workbook holds: all, or the most severe that fit (the CSV then has every one)
-            keep_ranks = {0, 1, 2}
+            # which findings the workbook holds: all, or the most severe that fit, in file order (errors first, then
+            # warnings, ...; the last level that fits only in part gives its first ones); the CSV then has every one
+            keep_ranks = {s.rank: self.sev[s] for s in Severity}  # rank -> rows of that severity in the sheet
             if total > self.max_sheet_rows:
                 csv_path = os.path.splitext(self.dest)[0] + "_全部问题.csv"
                 fd, csv_tmp = tempfile.mkstemp(prefix=".perfeval_", suffix=".csv", dir=self.dir)
                 os.close(fd)
-                keep_ranks, fit = set(), 0
+                room = self.max_sheet_rows
                 for sev in (Severity.ERROR, Severity.WARNING, Severity.INFO):
-                    if fit + self.sev[sev] > self.max_sheet_rows:
-                        break
-                    fit += self.sev[sev]
-                    keep_ranks.add(sev.rank)
-            in_sheet = sum(n for s, n in self.sev.items() if s.rank in keep_ranks)
+                    keep_ranks[sev.rank] = min(self.sev[sev], room)
+                    room -= keep_ranks[sev.rank]
+            in_sheet = sum(keep_ranks.values())
             result.in_sheet, result.csv = in_sheet, csv_path
 
             wb = xlsxwriter.Workbook(tmp, {"constant_memory": True, "strings_to_numbers": False,
@@ -402,6 +401,17 @@ class SummaryWriter:
         self.f_sev = {0: f({"bg_color": "#FFC7CE", "valign": "top"}), 1: f({"bg_color": "#FFEB9C", "valign": "top"}),
                       2: f({"bg_color": "#DDEBF7", "valign": "top"})}
 
+    def _kept(self, quota: dict) -> str:
+        """"全部错误（3 条）、警告 9 条中的前 5 条": what the 全部问题 sheet holds when it cannot hold everything."""
+        parts = []
+        for s in Severity:
+            q, n = quota[s.rank], self.sev[s]
+            if q and q == n:
+                parts.append(f"全部{s.label}（{n} 条）")
+            elif q:
+                parts.append(f"{s.label} {n} 条中的前 {q} 条（按文件顺序）")
+        return "、".join(parts) or "（无）"
+
     def _page(self, ws, title_rows: int, landscape: bool = True) -> None:
         """A4, one page wide, the title and header rows on every page, page numbers in the footer."""
         ws.set_paper(9)
@@ -446,10 +456,9 @@ class SummaryWriter:
         row = 2
         notes = []
         if csv_path:
-            kept = "、".join(s.label for s in Severity if s.rank in keep_ranks) or "无"
             note = (f"问题共 {total} 条，超过工作簿内上限 {self.max_sheet_rows} 条：完整清单在 "
                     f"{os.path.basename(csv_path)}（与本工作簿同一文件夹，Excel 可直接打开），"
-                    f"“{FINDINGS_SHEET}”表只列出{kept}级问题（{in_sheet} 条）")
+                    f"“{FINDINGS_SHEET}”表只列出{self._kept(keep_ranks)}")
             notes.append(note)
             self._link(ws, row, 0, csv_path, note, self.f_note)
             row += 1
@@ -524,7 +533,7 @@ class SummaryWriter:
                 self._title(ws, title)
                 if csv_path:
                     note = (f"完整清单（{total} 条）在 {os.path.basename(csv_path)}；"
-                            f"本表只列出{'、'.join(s.label for s in Severity if s.rank in keep_ranks) or '—'}级问题")
+                            f"本表只列出{self._kept(keep_ranks)}")
                     self._link(ws, 1, 0, csv_path, note, self.f_note)
                 else:
                     ws.write_string(1, 0, f"共 {total} 条问题", self.f_sub)
@@ -535,14 +544,16 @@ class SummaryWriter:
                 return ws
 
             labels = {s.rank: s.label for s in Severity}
+            left = dict(keep_ranks)  # rows still to write per severity
             ws, k, r = new_sheet(1), 1, 3
             for row in self._spooled(self._findings):
                 path, unit, project, code, rank, sheet, cell, message, expected, actual = row
                 if writer is not None:
                     writer.writerow([_csv_cell(v) for v in (path, unit, project, code, labels[rank], sheet, cell,
                                                            message, expected, actual)])
-                if rank not in keep_ranks:
+                if left[rank] <= 0:
                     continue
+                left[rank] -= 1
                 if r >= EXCEL_MAX_ROWS:
                     ws.autofilter(2, 0, r - 1, len(FINDING_COLUMNS) - 1)
                     k += 1
