@@ -6,7 +6,13 @@ perfeval_xl.xlam therefore makes the button call perfeval_xl.main(). We replace 
 customUI/customUI.xml (the ribbon: a 绩效自评 tab with a large 校验 button) and copy
 every other part byte for byte, so the VBA binary is never edited.
 
-``python -m perfeval_xl.addin [DEST]`` writes the add-in (default workbook/perfeval_xl.xlam).
+``python -m perfeval_xl.addin [DEST]`` writes the add-in (default: workbook/perfeval_xl.xlam in a
+checkout, ./perfeval_xl.xlam elsewhere). The ribbon XML comes from the package data
+(perfeval_xl/resources.py), so this works from a plain ``pip install``.
+
+The add-in must match the installed xlwings exactly: its VBA declares ``xlwings64-<version>.dll``,
+which only that xlwings version ships. ``build_addin`` therefore starts from the installed
+xlwings' own add-in, and ``addin_xlwings_version`` tells which version an add-in was built from.
 ``vba_modules(path)`` reads the VBA source back (for tests and for review), using a small
 reader of the OLE compound file and the MS-OVBA decompression.
 """
@@ -21,10 +27,13 @@ RIBBON_PART = "customUI/customUI.xml"
 VBA_PART = "xl/vbaProject.bin"
 ADDIN_NAME = "perfeval_xl.xlam"  # the file name is the module RunMain imports
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-REPO_ROOT = os.path.dirname(_HERE)
-RIBBON_SOURCE = os.path.join(REPO_ROOT, "workbook", "ribbon", "customUI.xml")
-DEFAULT_DEST = os.path.join(REPO_ROOT, "workbook", ADDIN_NAME)
+from . import resources
+
+REPO_ROOT = resources.REPO_ROOT
+RIBBON_SOURCE = resources.data_path(resources.RIBBON)
+PACKAGED_ADDIN = resources.data_path(resources.ADDIN)
+DEFAULT_DEST = (os.path.join(REPO_ROOT, resources.CHECKOUT_COPIES[resources.ADDIN]) if resources.in_checkout()
+                else os.path.join(os.getcwd(), ADDIN_NAME))
 
 
 def shipped_addin() -> str:
@@ -192,10 +201,38 @@ def vba_modules(path: str) -> dict[str, str]:
     }
 
 
+def addin_xlwings_version(path: str) -> str | None:
+    """The xlwings version an add-in's VBA was taken from (its XLWINGS_VERSION constant)."""
+    import re
+
+    try:
+        source = vba_modules(path).get("xlwings", "")
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None
+    m = re.search(r'XLWINGS_VERSION\s+As\s+String\s*=\s*"([^"]+)"', source)
+    return m.group(1) if m else None
+
+
+def installed_xlwings_version() -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("xlwings")
+    except PackageNotFoundError:
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("-h", "--help"):
+        print("用法：python -m perfeval_xl.addin [DEST]  生成校验加载项 perfeval_xl.xlam")
+        return 0
     dest = argv[0] if argv else DEFAULT_DEST
-    print(build_addin(dest))
+    try:
+        print(build_addin(dest))
+    except (OSError, ValueError) as e:
+        print(f"perfeval：无法生成加载项 {dest}：{e}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -1,117 +1,144 @@
-"""The finance bureau's batch review: collect the submitted files, check them over a process pool.
+"""The finance bureau's batch review: collect the submitted files, check each one in isolation.
 
-collect(paths, *, exclude=(), skipped=None, reasons=None) -> list[str]
-    Files and folders (recursive) -> the workbooks to check, sorted, deduplicated: .xlsx .xlsm
-    .xls .ods. Inside folders it skips Office lock files (~$...) and hidden files silently, and our
-    earlier outputs, recognised by CONTENT, never by a free-form name: marked copies written by
-    --annotate (the defined name perfeval_annotated_copy in xl/workbook.xml; a file marked in place or by the
-    Excel 校验 button has marks but is a submission, and is checked), summary workbooks (their
-    document title), and backups by the strict name "<name>_备份_YYYYMMDD-HHMMSS". It reports them:
-    pass a list as `skipped` and it receives their paths (and a dict as `reasons`: path -> why), so
-    that a front end can say so. A file named explicitly is always checked, whatever it is.
-    Anything under `exclude` is left out silently.
-run(files, options, jobs=None, progress=None) -> list[Report]   (iter_run: the same, as a generator)
-    One Report per file, in input order. An unreadable file is a Report with .error; the batch
-    always goes on. Serial for jobs == 1 or few files; otherwise a ProcessPoolExecutor with chunks.
-    `progress` is a text stream: a one-line bar when it is a tty, nothing otherwise (or a callable
-    progress(done, total) for front ends).
+collect(paths, *, exclude=(), skipped=None, reasons=None, refused=None) -> list[str]
+    Files and folders (recursive) -> the files to check, in path order, deduplicated. A file is skipped as one
+    of our own earlier outputs (marked copy, backup, summary workbook) only when its bytes are in our record of
+    what we wrote (ledger.py; a name, a defined name or a title can be forged, the record cannot). Everything
+    else found in a folder that looks like a spreadsheet is reported: a supported workbook (.xlsx .xlsm .xls
+    .ods, a WPS .et, names ending in a dot or space) is checked; what cannot be (.xlsb, .csv and other
+    spreadsheet-like extensions, a symlinked folder, a pipe or device, a path too long, a folder that cannot
+    be opened) goes to `refused` (path -> Chinese reason) and becomes a row of its own. Only Office lock files
+    (~$name, tiny, not a workbook) are left out silently. A file named explicitly is always checked.
+run(files, options, jobs=None, progress=None, refused=None) -> list[Report]   (iter_run: the same, a generator)
+    One Report per file, in input order. Each file is checked in a worker process with an address-space
+    limit (isolation.MEMORY_PER_WORKER) and a time limit (CHECK_TIMEOUT): a file that exhausts either, or kills its
+    worker outright, becomes Report(error=<Chinese reason>) and the worker is replaced; the others are judged.
+    Workers die with their parent (PR_SET_PDEATHSIG on Linux). isolate=False checks in this process.
 iter_annotate(tasks, jobs=None, progress=None)
-    Writes the marked workbooks of (src, report, dest, in_place) tasks over the same kind of process
-    pool (annotation costs ~0.1 s a file, far more than checking), with its own bar "标注 n/N", and
-    yields AnnotateResult(src, written, backups, error) as each file is done. The files written are
-    byte-for-byte what annotate() writes in one process.
+    Writes the marked workbooks over the same kind of pool (ANNOTATE_TIMEOUT a file), with its own bar
+    "标注 n/N", and yields AnnotateResult(src, written, backups, error) as each file is done. In place, a
+    task carries the file's (size, mtime, sha256) when it was checked: a file changed since is checked again
+    before it is marked (AnnotateResult.rechecked).
 """
 from __future__ import annotations
 
+import errno
 import os
-import re
+import stat
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import NamedTuple
 
+from . import ledger
 from .findings import Report
+from .isolation import MEMORY_PER_WORKER, IsolatedPool, lift_memory_limit, limit_memory, reason_memory  # noqa: F401
+from .ledger import annotate_dest  # noqa: F401  (kept importable from here)
 
-EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".ods")
-SERIAL_BELOW = 24  # files: below this a pool costs more than it saves (~0.15 s to start workers)
-ANNOTATE_SERIAL_BELOW = 3  # annotation costs ~0.1 s a file: a pool pays off from a few files
-CHUNK_TARGET = 4  # chunks per worker: enough to balance, few enough to keep pickling cheap
-MAX_CHUNK = 64
+EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".ods", ".et")
+# Found in a folder, these look like spreadsheets but cannot be checked: each is a row saying why.
+SPREADSHEET_LIKE = {
+    ".xlsb": "这是 Excel 二进制工作簿（.xlsb），本工具不能读取；请在 Excel 中“另存为” .xlsx 后提交",
+    ".xlt": "这是 Excel 模板文件（.xlt），不是填报后的工作簿；请另存为 .xlsx 后提交",
+    ".xltx": "这是 Excel 模板文件（.xltx），不是填报后的工作簿；请另存为 .xlsx 后提交",
+    ".xltm": "这是 Excel 模板文件（.xltm），不是填报后的工作簿；请另存为 .xlsx 后提交",
+    ".ett": "这是 WPS 表格模板（.ett），不是填报后的工作簿；请另存为 .xlsx 后提交",
+    ".csv": "这是 CSV 文本文件，不是自评表工作簿；请提交 .xlsx 原表",
+    ".numbers": "这是 Numbers 表格，本工具不能读取；请导出为 .xlsx 后提交",
+    ".fods": "这是平面 OpenDocument 表格（.fods），本工具不能读取；请另存为 .xlsx 或 .ods 后提交",
+    ".xml": None,  # only when it is an Excel 2003 XML spreadsheet (checked by content in _spreadsheet_like)
+}
+LOCK_MAX_BYTES = 4096  # an Office lock file (~$name) holds a user name: a few hundred bytes
+SERIAL_BELOW = 24  # kept for callers; the isolated pool is used for any number of files
+ANNOTATE_SERIAL_BELOW = 3
+CHUNK_TARGET = 4  # chunks per worker: enough to balance the load
+MAX_CHUNK = 16  # files per message to a worker (results come back per chunk; a failure is still one file's)
+CHECK_TIMEOUT = 60.0  # seconds one file may take to check (a form takes ~5 ms; openpyxl ~50 ms)
+ANNOTATE_TIMEOUT = 300.0  # seconds one file may take to mark (an .xls/.ods is converted by LibreOffice first)
 
-_BACKUP = re.compile(r"_备份_\d{8}-\d{6}(-\d+)?$")  # annotate.backup_path: <name>_备份_20250423-101500[-2]
-_COPY_NAME = re.compile(r'<(?:\w+:)?definedName\b[^>]*?\bname=["\']perfeval_annotated_copy["\']')
-MAX_WORKBOOK_XML = 1 << 20  # bytes of xl/workbook.xml read to look for the copy marker
-
-REASON_MARKED = "以前生成的标注副本"
-REASON_BACKUP = "标注前留的备份"
-REASON_SUMMARY = "以前生成的汇总表"
-
-
-def is_backup(path: str) -> bool:
-    """A backup written by annotate(in_place=True): "<name>_备份_YYYYMMDD-HHMMSS[-n].<ext>", nothing looser."""
-    return bool(_BACKUP.search(os.path.splitext(os.path.basename(path))[0]))
-
-
-def carries_marks(path: str) -> bool:
-    """The workbook is a marked copy written by --annotate (read from xl/workbook.xml in the zip; ~0.1 ms)."""
-    if not path.lower().endswith((".xlsx", ".xlsm")):
-        return False
-    try:
-        import zipfile
-
-        with zipfile.ZipFile(path) as z:
-            info = z.getinfo("xl/workbook.xml")
-            if info.file_size > MAX_WORKBOOK_XML:
-                return False
-            return bool(_COPY_NAME.search(z.read(info).decode("utf-8", "replace")))
-    except Exception:  # not a zip, no workbook.xml, unreadable: not ours; the check will say what it is
-        return False
+REASON_MARKED = ledger.REASONS[ledger.KIND_COPY]
+REASON_BACKUP = ledger.REASONS[ledger.KIND_BACKUP]
+REASON_SUMMARY = ledger.REASONS[ledger.KIND_SUMMARY]
+REASON_SYMLINK_DIR = "这是指向别处的文件夹链接（符号链接），未进入；如需校验，请直接给出它指向的文件夹"
+REASON_NOT_REGULAR = "不是普通文件（可能是管道、设备或套接字），无法作为工作簿读取"
 
 
 def skip_reason(path: str) -> str | None:
-    """Why a file found in a folder is one of our earlier outputs and not a submission (None: check it)."""
-    if is_backup(path):
-        return REASON_BACKUP
-    if is_our_summary(path):
-        return REASON_SUMMARY
-    if carries_marks(path):
-        return REASON_MARKED
-    return None
+    """Why a file found in a folder is one of our earlier outputs and not a submission (None: check it).
+    Only our record of what we wrote counts (ledger.ours), never a name or a marker inside the file."""
+    kind = ledger.ours(path)
+    return ledger.REASONS.get(kind) if kind else None
 
 
 def is_our_output(path: str) -> bool:
     return skip_reason(path) is not None
 
 
-def _hidden_or_lock(name: str) -> bool:
-    return name.startswith(("~$", ".~lock", "."))
+def _ext(name: str) -> str:
+    """The extension as Windows would see it: trailing dots and spaces do not count ("a.xlsx. " is .xlsx)."""
+    return os.path.splitext(name.rstrip(". "))[1].lower()
 
 
-def is_our_summary(path: str) -> bool:
-    """A summary workbook written by write_summary (its document title says so); ~0.1 ms a file."""
-    if not path.lower().endswith(".xlsx"):
+def _is_lock_file(path: str, name: str) -> bool:
+    """~$name.xlsx left by Office while a file is open: tiny, and not a workbook by its first bytes."""
+    if not name.startswith("~$"):
         return False
     try:
-        import zipfile
-
-        from .writers.summary import SUMMARY_TITLE
-
-        with zipfile.ZipFile(path) as z:
-            info = z.getinfo("docProps/core.xml")
-            if info.file_size > 65536:
-                return False
-            return SUMMARY_TITLE.encode("utf-8") in z.read(info)
-    except Exception:  # not a zip, no core.xml, unreadable: not ours; the check will say what it is
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > LOCK_MAX_BYTES:
+            return False
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        try:
+            head = os.read(fd, 8)
+        finally:
+            os.close(fd)
+    except OSError:
         return False
+    return not head.startswith((b"PK", b"\xd0\xcf\x11\xe0"))
+
+
+def _spreadsheet_like(path: str, ext: str) -> str | None:
+    """The reason a spreadsheet-looking file cannot be checked, or None when it is not spreadsheet-like."""
+    if ext not in SPREADSHEET_LIKE:
+        return None
+    why = SPREADSHEET_LIKE[ext]
+    if why is None:  # .xml: only an Excel 2003 spreadsheet is a submission in the wrong format
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+            try:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    return None
+                head = os.read(fd, 4096)
+            finally:
+                os.close(fd)
+        except OSError:
+            return None
+        if b"urn:schemas-microsoft-com:office:spreadsheet" not in head:
+            return None
+        why = "这是 Excel 2003 XML 表格，本工具不能读取；请用 Excel 打开后“另存为” .xlsx 再提交"
+    return why
+
+
+def _os_reason(e: OSError) -> str:
+    if e.errno == errno.ENAMETOOLONG:
+        return "路径或文件名过长，系统无法打开；请缩短文件夹或文件名后重新提交"
+    if e.errno == errno.ELOOP:
+        return "符号链接循环（链接指向自身），无法打开"
+    if e.errno in (errno.EACCES, errno.EPERM):
+        return "没有读取权限，无法打开"
+    if e.errno == errno.ENOENT:
+        return "文件在校验前已被删除或移走"
+    return f"无法访问（{e.strerror or e}）"
 
 
 def collect(paths, *, exclude=(), skipped: list | None = None, reasons: dict | None = None,
-            skip_marked: bool = True) -> list[str]:
-    """Expand files and folders into the workbooks to check (input order for files, sorted within folders).
+            skip_marked: bool = True, refused: dict | None = None) -> list[str]:
+    """Expand files and folders into the files to check (input order for files, path order within folders).
 
-    `skipped`, when a list, receives the paths of earlier outputs found in the folders and not checked
-    (marked workbooks, backups, summary workbooks); `reasons`, when a dict, path -> why (Chinese).
-    skip_marked=False keeps marked workbooks (a --in-place run marks the folder's files again: the
-    second run must find the files the first one marked)."""
+    `skipped`, when a list, receives the paths of our earlier outputs found in the folders and not checked
+    (proved ours by the record); `reasons`, when a dict, path -> why (Chinese). `refused`, when a dict,
+    receives path -> why for what was found in the folders and cannot be checked; those paths are also in
+    the list returned, in their place, so that the caller gives each a row (iter_run(refused=...) does).
+    Without `refused` they are left out (the old behaviour, for library callers that want files only).
+    skip_marked=False keeps marked copies (a --in-place run marks the folder's files again)."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     excluded = [os.path.realpath(p) for p in exclude if p]
@@ -123,6 +150,7 @@ def collect(paths, *, exclude=(), skipped: list | None = None, reasons: dict | N
     out: list[str] = []
     seen: set[str] = set()
     seen_skipped: dict[str, tuple[str, str]] = {}
+    refusals: dict[str, str] = {}
 
     def add(p: str) -> None:
         key = os.path.realpath(p)
@@ -132,22 +160,55 @@ def collect(paths, *, exclude=(), skipped: list | None = None, reasons: dict | N
 
     for p in paths:
         p = os.fspath(p)
-        if os.path.isdir(p) and not p.lower().endswith(EXTENSIONS):
-            found = []
-            for root, dirs, files in os.walk(p):
-                dirs[:] = [d for d in dirs if not d.startswith(".") and not is_excluded(os.path.join(root, d))]
-                found += [os.path.join(root, n) for n in files
-                          if n.lower().endswith(EXTENSIONS) and not _hidden_or_lock(n)]
+        if os.path.isdir(p) and _ext(p) not in EXTENSIONS:
+            found: list[tuple[str, str | None]] = []  # (path, refusal reason or None)
+
+            def onerror(e: OSError, found=found) -> None:
+                if e.filename and os.path.realpath(e.filename) != os.path.realpath(p):
+                    found.append((e.filename, "无法打开文件夹：" + _os_reason(e)))
+
+            for root, dirs, files in os.walk(p, onerror=onerror):
+                keep = []
+                for d in dirs:
+                    full = os.path.join(root, d)
+                    if is_excluded(full):
+                        continue
+                    if os.path.islink(full):
+                        found.append((full, REASON_SYMLINK_DIR if os.path.isdir(full) else None))
+                        continue
+                    keep.append(d)
+                dirs[:] = keep
+                for n in files:
+                    full = os.path.join(root, n)
+                    ext = _ext(n)
+                    if ext in EXTENSIONS:
+                        if _is_lock_file(full, n):
+                            continue
+                        try:
+                            st = os.stat(full)
+                        except OSError as e:
+                            found.append((full, _os_reason(e)))
+                            continue
+                        found.append((full, None if stat.S_ISREG(st.st_mode) else REASON_NOT_REGULAR))
+                    else:
+                        why = _spreadsheet_like(full, ext)
+                        if why:
+                            found.append((full, why))
+            found = [(f, w) for f, w in found if f is not None]
             # path order, folder by folder: 市直/办公室/x.xlsx before 市直/y.xlsx, as a file manager lists them
-            for f in sorted(found, key=lambda f: os.path.relpath(f, p).split(os.sep)):
+            for f, why in sorted(found, key=lambda fw: os.path.relpath(fw[0], p).split(os.sep)):
                 if is_excluded(f):
                     continue
-                why = skip_reason(f)
-                if why and (skip_marked or why != REASON_MARKED):
-                    if os.path.realpath(f) not in seen_skipped:
-                        seen_skipped[os.path.realpath(f)] = (f, why)
-                    continue
-                add(f)
+                if why is None:
+                    mine = skip_reason(f)
+                    if mine and (skip_marked or mine != REASON_MARKED):
+                        if os.path.realpath(f) not in seen_skipped:
+                            seen_skipped[os.path.realpath(f)] = (f, mine)
+                        continue
+                    add(f)
+                elif refused is not None:
+                    refusals[f] = why
+                    add(f)
         else:
             # named explicitly: kept even if odd (a directory called x.xlsx, a missing file), so that
             # the report says what is wrong with it instead of silently dropping it
@@ -157,48 +218,33 @@ def collect(paths, *, exclude=(), skipped: list | None = None, reasons: dict | N
         skipped.extend(f for f, _ in left)
     if reasons is not None:
         reasons.update(left)
+    if refused is not None:
+        refused.update((f, w) for f, w in refusals.items() if f in set(out))
     return out
 
 
-def annotate_dest(src: str, inputs, outdir: str) -> str:
-    """Where --annotate OUTDIR puts the marked copy of src: its path below the input folder it was
-    found in, mirrored under outdir, named like annotate's default ("<name>_已校验.xlsx")."""
-    from .writers.annotate import default_dest
-
-    real = os.path.realpath(src)
-    rel = os.path.basename(src)
-    best = -1
-    for inp in ([inputs] if isinstance(inputs, (str, os.PathLike)) else inputs):
-        root = os.path.realpath(os.fspath(inp))
-        if os.path.isdir(root) and real.startswith(root + os.sep) and len(root) > best:
-            rel, best = os.path.relpath(real, root), len(root)
-    return os.path.join(outdir, os.path.dirname(rel), os.path.basename(default_dest(src)))
-
-
-def _check_chunk(args):
-    paths, options = args
+def _check_task(task):
+    path, options = task
     from .pipeline import check_file
 
-    return [_check_one(check_file, p, options) for p in paths]
+    return _check_one(check_file, path, options)
 
 
 def _check_one(check_file, path, options) -> Report:
     try:
         return check_file(path, options)
+    except MemoryError:
+        return Report(path=path, error=reason_memory())
     except Exception as e:  # check_file should never raise; a batch never stops for one file
         return Report(path=path, error=f"校验时发生内部错误（{type(e).__name__}: {e}）")
 
 
 def _warm_imports() -> None:
     try:
-        from . import readers, rules, settings  # noqa: F401
+        from . import pipeline, readers, rules, settings  # noqa: F401
+        import python_calamine  # noqa: F401
     except Exception:  # a broken module shows up per file, in the reports
         pass
-
-
-def _chunks(files, jobs):
-    size = max(1, min(MAX_CHUNK, -(-len(files) // (jobs * CHUNK_TARGET))))
-    return [files[i:i + size] for i in range(0, len(files), size)]
 
 
 def default_jobs() -> int:
@@ -208,35 +254,63 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def run(files, options=None, jobs: int | None = None, progress=None) -> list[Report]:
+def cap_jobs(jobs: int | None, force: bool = False) -> int:
+    """--jobs N: at most the number of CPUs unless forced (400 processes on 2 cores help nobody)."""
+    n = default_jobs()
+    if jobs is None:
+        return n
+    return max(1, int(jobs)) if force else max(1, min(int(jobs), n))
+
+
+def run(files, options=None, jobs: int | None = None, progress=None, refused: dict | None = None,
+        isolate: bool = True) -> list[Report]:
     """All reports, in input order (memory grows with the findings held: ~13 KB a file for the seed)."""
-    return list(iter_run(files, options, jobs, progress))
+    return list(iter_run(files, options, jobs, progress, refused=refused, isolate=isolate))
 
 
-def iter_run(files, options=None, jobs: int | None = None, progress=None):
-    """Reports one by one, in input order, for callers that stream them out (flat memory)."""
+def iter_run(files, options=None, jobs: int | None = None, progress=None, refused: dict | None = None,
+             isolate: bool = True):
+    """Reports one by one, in input order, for callers that stream them out."""
     from .pipeline import CheckOptions, check_file
 
     files = [os.fspath(f) for f in files]
+    refused = refused or {}
     options = options if options is not None else CheckOptions()
     jobs = default_jobs() if jobs is None else max(1, int(jobs))
     bar = _Progress(progress, len(files))
-    done = 0
-    if jobs > 1 and len(files) >= SERIAL_BELOW:
+    todo = [(i, f) for i, f in enumerate(files) if f not in refused]
+    results: dict[int, Report] = {i: Report(path=f, error=refused[f]) for i, f in enumerate(files) if f in refused}
+    nxt = 0
+
+    def flush():
+        nonlocal nxt
+        while nxt in results:
+            rep = results.pop(nxt)
+            nxt += 1
+            bar.step(1)
+            yield rep
+
+    yield from flush()
+    if todo and isolate:
         _warm_imports()  # forked workers inherit the modules instead of importing them each
-        chunks = _chunks(files, jobs)
         try:
-            with ProcessPoolExecutor(max_workers=min(jobs, len(chunks))) as pool:
-                for chunk_reports in pool.map(_check_chunk, [(c, options) for c in chunks]):
-                    for rep in chunk_reports:
-                        yield rep
-                    done += len(chunk_reports)
-                    bar.step(len(chunk_reports))
-        except (OSError, RuntimeError) as e:  # no fork/semaphores here, or a worker died: go on serially
-            bar.note(f"并行校验不可用（{type(e).__name__}），改为逐个校验")
-    for p in files[done:]:
-        yield _check_one(check_file, p, options)
-        bar.step(1)
+            workers = min(jobs, len(todo))
+            chunk = max(1, min(MAX_CHUNK, len(todo) // (workers * CHUNK_TARGET)))
+            pool = IsolatedPool(_check_task, workers, CHECK_TIMEOUT, chunk=chunk)
+        except (OSError, ValueError, ImportError) as e:
+            bar.note(f"无法启动校验进程（{type(e).__name__}），改为在本进程中逐个校验，单个文件不再受内存和时间限制")
+            pool = None
+        if pool is not None:
+            with pool:
+                for k, ok, value in pool.imap_unordered([(f, options) for _, f in todo]):
+                    i, f = todo[k]
+                    results[i] = value if ok else Report(path=f, error=value)
+                    yield from flush()
+            todo = []
+    for i, f in todo:
+        results[i] = _check_one(check_file, f, options)
+        yield from flush()
+    yield from flush()
     bar.done()
 
 
@@ -245,18 +319,37 @@ class AnnotateResult(NamedTuple):
     written: str | None  # the path written, None when it failed
     backups: list  # backups written first (in_place)
     error: str | None  # why the marks could not be written (Chinese), None when they were
+    rechecked: Report | None = None  # in place: the file had changed since the check, this is its new report
 
 
 def _annotate_one(task) -> AnnotateResult:
-    src, report, dest, in_place = task
-    from .writers.annotate import annotate
+    """task: (src, report, dest, in_place[, expect, options]). In place with expect (size, mtime_ns, sha256):
+    a file that changed since it was checked is checked again, and marked with its new findings."""
+    src, report, dest, in_place = task[:4]
+    expect = task[4] if len(task) > 4 else None
+    options = task[5] if len(task) > 5 else None
+    from .writers.annotate import FileChanged, annotate
 
     backups: list = []
-    try:
-        written = annotate(src, report, dest, in_place=in_place, backups=backups)
-    except Exception as e:  # one file's marks must not stop the others
-        return AnnotateResult(src, None, backups, str(e) or type(e).__name__)
-    return AnnotateResult(src, written, backups, None)
+    rechecked = None
+    for _attempt in range(3):
+        try:
+            written = annotate(src, report, dest, in_place=in_place, backups=backups, expect=expect)
+            return AnnotateResult(src, written, backups, None, rechecked)
+        except FileChanged:
+            from .pipeline import check_file
+
+            st = os.stat(src)
+            expect = (st.st_size, st.st_mtime_ns, ledger.file_hash(src))
+            report = rechecked = check_file(src, options)
+            if report.error:
+                return AnnotateResult(src, None, backups, f"文件在校验后被改动，重新校验时无法读取：{report.error}",
+                                      rechecked)
+        except Exception as e:  # one file's marks must not stop the others
+            from .errors import os_error_text
+
+            return AnnotateResult(src, None, backups, os_error_text(e), rechecked)
+    return AnnotateResult(src, None, backups, "文件在标注过程中反复被改动，未标注", rechecked)
 
 
 def _warm_annotate() -> None:
@@ -268,25 +361,26 @@ def _warm_annotate() -> None:
         pass
 
 
-def iter_annotate(tasks, jobs: int | None = None, progress=None):
-    """(src, report, dest or None, in_place) tasks -> AnnotateResult as each file is written (completion
-    order over the pool, input order when serial); a progress bar "标注 n/N" on `progress`."""
+def iter_annotate(tasks, jobs: int | None = None, progress=None, isolate: bool = True):
+    """(src, report, dest or None, in_place[, expect, options]) tasks -> AnnotateResult as each file is
+    written (completion order); a progress bar "标注 n/N" on `progress`."""
     tasks = list(tasks)
     jobs = default_jobs() if jobs is None else max(1, int(jobs))
     bar = _Progress(progress, len(tasks), label="标注")
     done: set[int] = set()
-    if jobs > 1 and len(tasks) >= ANNOTATE_SERIAL_BELOW:
+    if tasks and isolate:
         _warm_annotate()  # forked workers inherit openpyxl instead of importing it each
         try:
-            with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
-                futures = {pool.submit(_annotate_one, t): i for i, t in enumerate(tasks)}
-                for fut in as_completed(futures):
-                    res = fut.result()
-                    done.add(futures[fut])
+            pool = IsolatedPool(_annotate_one, min(jobs, len(tasks)), ANNOTATE_TIMEOUT)
+        except (OSError, ValueError, ImportError) as e:
+            bar.note(f"无法启动标注进程（{type(e).__name__}），改为在本进程中逐个标注")
+            pool = None
+        if pool is not None:
+            with pool:
+                for k, ok, value in pool.imap_unordered(tasks):
+                    done.add(k)
                     bar.step(1)
-                    yield res
-        except (OSError, RuntimeError) as e:  # no fork/semaphores, or a worker died: the rest one by one
-            bar.note(f"并行标注不可用（{type(e).__name__}），改为逐个标注")
+                    yield value if ok else AnnotateResult(tasks[k][0], None, [], value)
     for i, t in enumerate(tasks):
         if i not in done:
             res = _annotate_one(t)

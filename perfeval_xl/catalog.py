@@ -26,3 +26,14 @@ def register(info: RuleInfo) -> RuleInfo:
         raise ValueError(f"duplicate rule code {info.code}")
     CATALOG[info.code] = info
     return info
+
+
+def unknown_codes(codes, prefixes: bool = True) -> list[str]:
+    """The codes (or, with prefixes, code prefixes such as "PE3") that name no catalog entry. The caller
+    registers the rules first (importing perfeval_xl.rules, and perfeval_xl.report for PR codes)."""
+    out = []
+    for c in codes:
+        c = str(c).strip().upper()
+        if c and c not in CATALOG and not (prefixes and any(k.startswith(c) for k in CATALOG)):
+            out.append(c)
+    return out

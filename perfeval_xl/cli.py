@@ -5,6 +5,8 @@ perfeval check PATH... [--format text|json|jsonl] [--select X] [--ignore X] [--c
 perfeval forms                                          (the form families it recognises; --form picks one)
 perfeval rules [CODE]
 perfeval template -o PATH
+perfeval serve [--host H] [--port P] [--config perfeval.toml] [--archive DIR]
+perfeval excel install [--functions]   (perfeval_xl.excel_install: the add-in and xlwings config on Windows)
 perfeval report ...   (registered by perfeval_xl.report.cli when present)
 
 No domain logic here: batch.collect/run, pipeline.check_file, output.render_* and the writers do the work.
@@ -18,6 +20,7 @@ import re
 import sys
 
 from . import __version__
+from .inert import inert_line
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_FAILED = 0, 1, 2
 
@@ -99,13 +102,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="输出格式：text（默认）、json（一个对象）、jsonl（每个文件一行 JSON，适合上万个文件）")
     c.add_argument("--select", action="append", metavar="CODES", help="只启用这些规则（代码或前缀，逗号分隔，可重复）")
     c.add_argument("--ignore", action="append", metavar="CODES", help="忽略这些规则（代码或前缀，逗号分隔，可重复）")
-    c.add_argument("--config", metavar="FILE", help="设置文件（perfeval.toml 或含 [tool.perfeval] 的 pyproject.toml）")
+    c.add_argument("--config", metavar="FILE",
+                   help="财政局的设置文件（perfeval.toml 或含 [tool.perfeval] 的 pyproject.toml）；不给时用当前目录中的"
+                        " perfeval.toml，收件文件夹中的设置文件一律不用")
     c.add_argument("--summary", metavar="X.xlsx", help="把全部结果写成一个汇总工作簿")
     c.add_argument("--summary-rows", type=int, metavar="N", default=None,
                    help="汇总工作簿“全部问题”表最多的行数（默认 50000）；问题更多时完整清单写到工作簿旁的 CSV")
     c.add_argument("--annotate", metavar="OUTDIR", help="在 OUTDIR 中写出标注后的副本（原文件不动）")
     c.add_argument("--in-place", action="store_true", help="直接标注原文件（先写备份）")
-    c.add_argument("--jobs", type=int, metavar="N", help="并行进程数（默认为 CPU 核数）")
+    c.add_argument("--jobs", type=int, metavar="N", help="并行进程数（默认且最多为 CPU 核数）")
+    c.add_argument("--force-jobs", action="store_true", help="允许 --jobs 超过 CPU 核数")
+    c.add_argument("--output-in-inbox", action="store_true",
+                   help="允许 --summary / --annotate 写在被校验的文件夹之内（默认拒绝，以免与报送文件混在一起）")
     c.add_argument("-q", "--quiet", action="store_true",
                    help="每个文件只输出一行（路径、执行率、复核总分、等级、问题数或无法校验的原因），最后一行合计")
     c.add_argument("--formulas", action="store_true",
@@ -125,6 +133,17 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("-o", "--output", required=True, metavar="PATH", help="输出文件路径（.xlsx）")
     t.set_defaults(func=cmd_template)
 
+    s = sub.add_parser("serve", help="启动财政局校验服务（网页上传、Excel 加载项）")
+    s.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1；对外服务须在设置文件中配置口令或允许网段）")
+    s.add_argument("--port", type=int, default=8000, help="端口（默认 8000）")
+    s.add_argument("--config", metavar="FILE", help="设置文件 perfeval.toml：规则设置用于每个请求，[server] 表为服务设置")
+    s.add_argument("--archive", metavar="DIR", help="把每次上传的文件、结果和标注副本存入此文件夹（默认不保存）")
+    s.set_defaults(func=cmd_serve)
+
+    from .excel_install import register as register_excel  # perfeval excel install
+
+    register_excel(sub)
+
     try:
         report_cli = importlib.import_module("perfeval_xl.report.cli")
     except ModuleNotFoundError as e:
@@ -143,10 +162,53 @@ def _some(names, n: int = SHOW_NAMES) -> str:
     return "、".join(names[:n]) + ("等" if len(names) > n else "")
 
 
+def _inside(path: str, folder: str) -> bool:
+    real, root = os.path.realpath(path), os.path.realpath(folder)
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _output_problem(args, files) -> str | None:
+    """Why --summary / --annotate may not go where they point: never onto a file being checked, never
+    inside a folder being checked unless --output-in-inbox."""
+    inputs = {os.path.realpath(f) for f in files}
+    folders = [p for p in args.paths if os.path.isdir(p)]
+    if args.summary:
+        if os.path.realpath(args.summary) in inputs:
+            return f"--summary {inert_line(args.summary)} 是一个要校验的报送文件，不能用汇总表覆盖它；请换一个文件名"
+        if os.path.isdir(args.summary):
+            return f"--summary {inert_line(args.summary)} 是一个文件夹，应给出汇总表文件名（.xlsx）"
+        if os.path.lexists(args.summary) and not os.path.isfile(args.summary):
+            return f"--summary {inert_line(args.summary)} 不是普通文件（可能是设备或管道），不能写入"
+        if not args.output_in_inbox and any(_inside(args.summary, d) for d in folders):
+            return (f"--summary {inert_line(args.summary)} 在被校验的文件夹之内；请写到收件文件夹以外，"
+                    "或加 --output-in-inbox 明确允许")
+    if args.annotate:
+        if os.path.realpath(args.annotate) in inputs or os.path.isfile(args.annotate):
+            return f"--annotate {inert_line(args.annotate)} 应为输出文件夹，而它是一个文件"
+        if not args.output_in_inbox and any(_inside(args.annotate, d) for d in folders):
+            return (f"--annotate {inert_line(args.annotate)} 在被校验的文件夹之内；请写到收件文件夹以外，"
+                    "或加 --output-in-inbox 明确允许")
+    return None
+
+
+def _stamp(path: str):
+    """(size, mtime_ns, sha256) of the file as it is now: --in-place marks only this version."""
+    from .ledger import file_hash
+
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    digest = file_hash(path)
+    return (st.st_size, st.st_mtime_ns, digest) if digest else None
+
+
 def cmd_check(args) -> int:
     from . import batch
+    from .errors import ConfigError
     from .output import JsonlWriter, JsonWriter, TextWriter, use_color
-    from .pipeline import CheckOptions
+    from .pipeline import CheckOptions, check_codes, check_settings_codes
+    from .settings import bureau_settings
 
     if args.jobs is not None and args.jobs < 1:
         print("perfeval：--jobs 应为正整数", file=sys.stderr)
@@ -161,25 +223,45 @@ def cmd_check(args) -> int:
         from .forms import get_family
 
         if get_family(args.form) is None:
-            print(f"perfeval：没有表样 {args.form}（用 perfeval forms 查看全部）", file=sys.stderr)
+            print(f"perfeval：没有表样 {inert_line(args.form)}（用 perfeval forms 查看全部）", file=sys.stderr)
             return EXIT_FAILED
-    options = CheckOptions(config=args.config, select=_codes(args.select), ignore=_codes(args.ignore),
-                           fast=not args.formulas, form=args.form or None)
-    if args.config and not os.path.isfile(args.config):
-        print(f"perfeval：设置文件 {args.config} 不存在", file=sys.stderr)
+    jobs = batch.cap_jobs(args.jobs, force=args.force_jobs)
+    if args.jobs and jobs < args.jobs:
+        print(f"perfeval：--jobs {args.jobs} 超过 CPU 核数，改为 {jobs}（确需更多请加 --force-jobs）", file=sys.stderr)
+    # the bureau's settings, once, before any file is read: a broken file is one usage error
+    try:
+        config, bureau = bureau_settings(args.config)
+        check_settings_codes(bureau)
+        check_codes(_codes(args.select), "--select")
+        check_codes(_codes(args.ignore), "--ignore")
+    except ConfigError as e:
+        print(f"perfeval：{inert_line(str(e))}", file=sys.stderr)
         return EXIT_FAILED
+    options = CheckOptions(config=config, select=_codes(args.select), ignore=_codes(args.ignore),
+                           fast=not args.formulas, form=args.form or None)
     skipped: list[str] = []
     reasons: dict[str, str] = {}
-    # only this run's summary file is left out of the folders; the --annotate folder is not (it may be the
-    # input folder itself): earlier marked copies in it are skipped by content, and those this run is about
-    # to replace are dropped from the "skipped" list below
-    files = batch.collect(args.paths, exclude=tuple(x for x in (args.summary,) if x), skipped=skipped,
-                          reasons=reasons, skip_marked=not args.in_place)
+    refused: dict[str, str] = {}
+    # only this run's summary file is left out of the folders; earlier outputs are skipped when our record
+    # proves them ours, and those this run is about to replace are dropped from the "skipped" list below
+    from .ledger import KIND_SUMMARY, ours
+
+    # an earlier summary at the --summary path is ours to replace and not a submission; any other file there
+    # is collected like the rest, and refused below as a place to write
+    mine = args.summary if args.summary and ours(args.summary) == KIND_SUMMARY else None
+    files = batch.collect(args.paths, exclude=tuple(x for x in (mine,) if x), skipped=skipped,
+                          reasons=reasons, skip_marked=not args.in_place, refused=refused)
     if not files:
-        print("perfeval：没有找到要校验的工作簿（.xlsx .xlsm .xls .ods）", file=sys.stderr)
+        print("perfeval：没有找到要校验的工作簿（.xlsx .xlsm .xls .ods .et）", file=sys.stderr)
         if skipped:
             print(_skipped_message(skipped, reasons), file=sys.stderr)
         return EXIT_FAILED
+    problem = _output_problem(args, [f for f in files if f not in refused])
+    if problem:
+        print(f"perfeval：{problem}", file=sys.stderr)
+        return EXIT_FAILED
+    stamps = {f: _stamp(f) for f in files if f not in refused} if args.in_place else {}
+
     out = sys.stdout
     if args.format == "json":
         writer = JsonWriter(out)
@@ -196,7 +278,7 @@ def cmd_check(args) -> int:
             rows = FINDINGS_SHEET_ROWS if args.summary_rows is None else args.summary_rows
             summary = SummaryWriter(args.summary, max_sheet_rows=rows)
         except OSError as e:
-            print(f"perfeval：无法写出汇总表 {args.summary}：{e.strerror or e}", file=sys.stderr)
+            print(f"perfeval：无法写出汇总表 {inert_line(args.summary)}：{_os_message(e)}", file=sys.stderr)
             failed = True
 
     # every report is written out as soon as it is known and then dropped (flat memory); only --annotate and
@@ -205,25 +287,25 @@ def cmd_check(args) -> int:
     outputs = set()
     used = {os.path.realpath(f) for f in files}  # a marked copy never overwrites a file being checked
     unreadable = has_errors = False
+    if args.annotate:
+        from .ledger import default_dest
     # the bar only when the results go elsewhere: on one terminal, the results themselves show the progress
     progress = None if getattr(out, "isatty", lambda: False)() else sys.stderr
-    for r in batch.iter_run(files, options, jobs=args.jobs, progress=progress):
+    for r in batch.iter_run(files, options, jobs=jobs, progress=progress, refused=refused):
         dest = None
         if args.annotate:
-            from .writers.annotate import default_dest
-
             dest = _annotate_dest(r.path, args.paths, args.annotate, default_dest, used)
             outputs.add(os.path.realpath(dest))
             if not r.error:
                 tasks.append((r.path, _with_parts(r), dest, False))
         elif args.in_place and not r.error:
-            tasks.append((r.path, _with_parts(r), None, True))
+            tasks.append((r.path, _with_parts(r), None, True, stamps.get(r.path), options))
         writer.write(r)
         if summary is not None:
             try:
                 summary.add(r, dest if not r.error else None)
             except OSError as e:  # disk full under the spool: the results go on, the summary is given up
-                print(f"perfeval：无法写出汇总表 {args.summary}：{e.strerror or e}", file=sys.stderr)
+                print(f"perfeval：无法写出汇总表 {inert_line(args.summary)}：{_os_message(e)}", file=sys.stderr)
                 summary, failed = None, True
         unreadable = unreadable or bool(r.error)
         # a workbook of several project forms carries its findings in its parts
@@ -239,33 +321,47 @@ def cmd_check(args) -> int:
     done: list[str] = []  # where things went, said after the results
     if args.format == "text" and skipped:
         done.append(_skipped_message(skipped, reasons))
-    failed_marks = []
+    failed_marks: list[str] = []
     if args.annotate or args.in_place:
-        written, backups = 0, []
-        for res in batch.iter_annotate(tasks, jobs=args.jobs, progress=sys.stderr):
-            if res.error:  # one file's marks must not stop the others; said as it happens
-                print(f"perfeval：{res.src}：无法写出标注：{res.error}", file=sys.stderr)
-                failed_marks.append(res.src)
-                failed = True
-            else:
-                written += 1
-            backups += res.backups
+        written, backups, marked = 0, [], []
+        try:
+            for res in batch.iter_annotate(tasks, jobs=jobs, progress=sys.stderr):
+                if res.error:  # one file's marks must not stop the others; said as it happens
+                    print(f"perfeval：{inert_line(res.src)}：无法写出标注：{inert_line(res.error)}", file=sys.stderr)
+                    failed_marks.append(res.src)
+                    failed = True
+                else:
+                    written += 1
+                    marked.append(res.written)
+                    if res.rechecked is not None:
+                        print(f"perfeval：{inert_line(res.src)} 在校验后被改动，已重新校验后再标注"
+                              f"（{res.rechecked.errors} 个错误）", file=sys.stderr)
+                backups += res.backups
+        except KeyboardInterrupt:
+            names = _some(inert_line(os.path.basename(m)) for m in marked)
+            print(f"\nperfeval：已中断。已标注 {written} 个文件" + (f"：{names}" if marked else "") +
+                  "；其余文件未改动，未写完的临时文件已删除", file=sys.stderr)
+            if backups:
+                print(f"备份：{_some(inert_line(b) for b in backups)}（共 {len(backups)} 个）", file=sys.stderr)
+            return 130
         if args.in_place:
             line = f"已直接标注 {written} 个文件"
             if backups:
-                line += f"，备份：{_some(backups)}（共 {len(backups)} 个，在原文件旁）"
+                line += f"，备份：{_some(inert_line(b) for b in backups)}（共 {len(backups)} 个，在原文件旁）"
             done.append(line)
         else:
-            done.append(f"标注副本已写入：{args.annotate}（{written} 个文件）")
+            done.append(f"标注副本已写入：{inert_line(args.annotate)}（{written} 个文件）")
     if summary is not None:
         try:
-            res = summary.close(failed_annotations=failed_marks)
-            line = f"汇总表已写入：{res.path}"
+            res, backup = _close_summary(summary, args.summary, failed_marks)
+            line = f"汇总表已写入：{inert_line(res.path)}"
+            if backup:
+                line += f"（原有同名文件不是本工具生成的，已先备份为 {inert_line(backup)}）"
             if res.csv:
-                line += f"（问题共 {res.findings} 条，超过表内上限，完整清单：{res.csv}）"
+                line += f"；问题共 {res.findings} 条，超过表内上限，完整清单：{inert_line(res.csv)}"
             done.append(line)
         except Exception as e:
-            print(f"perfeval：无法写出汇总表 {args.summary}：{e}", file=sys.stderr)
+            print(f"perfeval：无法写出汇总表 {inert_line(args.summary)}：{_os_message(e)}", file=sys.stderr)
             failed = True
 
     for line in done:
@@ -273,6 +369,29 @@ def cmd_check(args) -> int:
     if failed or unreadable:
         return EXIT_FAILED
     return EXIT_FINDINGS if has_errors else EXIT_CLEAN
+
+
+def _os_message(e: Exception) -> str:
+    from .errors import os_error_text
+
+    return inert_line(os_error_text(e))
+
+
+def _close_summary(summary, dest: str, failed_marks=()):
+    """Finish the streamed summary workbook; an existing file there that we did not write is backed up first.
+    Returns (SummaryResult, backup path or None)."""
+    from .ledger import KIND_SUMMARY, backup_path, ours, record
+
+    backup = None
+    if os.path.exists(dest) and ours(dest) != KIND_SUMMARY:
+        import shutil
+
+        backup = backup_path(dest)
+        shutil.copy2(dest, backup)
+        record(backup, "backup")
+    res = summary.close(failed_annotations=failed_marks)
+    record(res.path, KIND_SUMMARY)
+    return res, backup
 
 
 def _with_parts(r):
@@ -291,7 +410,7 @@ def _skipped_message(skipped, reasons=None) -> str:
     reasons = reasons or {}
     groups: dict[str, list[str]] = {}
     for f in skipped:
-        groups.setdefault(reasons.get(f, "以前生成的输出"), []).append(os.path.basename(f))
+        groups.setdefault(reasons.get(f, "以前生成的输出"), []).append(inert_line(os.path.basename(f)))
     parts = [f"{why}，{len(names)} 个：{_some(names)}" for why, names in groups.items()]
     return f"跳过 {len(skipped)} 个文件（以前生成的输出，不是报送文件）：" + "；".join(parts)
 
@@ -306,10 +425,13 @@ def _annotate_dest(path: str, roots, outdir: str, default_dest, used: set[str]) 
         if os.path.isdir(r) and real.startswith(r + os.sep):
             rel = os.path.relpath(real, r)
             break
+    from .ledger import KIND_COPY, ours
+
     dest = os.path.join(outdir, os.path.dirname(rel), os.path.basename(default_dest(path)))
     stem, ext = os.path.splitext(dest)
     n = 2
-    while os.path.realpath(dest) in used:  # another unit's copy, or a file of this run's input
+    # another unit's copy, a file of this run's input, or a file there that we did not write: never replaced
+    while os.path.realpath(dest) in used or (os.path.lexists(dest) and ours(dest) != KIND_COPY):
         dest, n = f"{stem}_{n}{ext}", n + 1
     used.add(os.path.realpath(dest))
     return dest
@@ -353,6 +475,37 @@ def cmd_template(args) -> int:
     return EXIT_CLEAN
 
 
+def cmd_serve(args) -> int:
+    """Start the bureau's service; refuses to listen beyond loopback with no token or allow-list."""
+    try:
+        import uvicorn
+
+        from .server import create_app, load_server_config
+        from .server.serve import check_bind
+    except ModuleNotFoundError as e:
+        print(f"perfeval：缺少服务所需的组件 {e.name}；请安装：pip install 'perfeval-xl[server]'", file=sys.stderr)
+        return EXIT_FAILED
+    from .errors import ConfigError
+
+    if args.config and not os.path.isfile(args.config):
+        print(f"perfeval：设置文件 {args.config} 不存在", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        config = load_server_config(args.config, archive=args.archive)
+        check_bind(args.host, config)
+        app = create_app(config)
+    except ConfigError as e:
+        print(f"perfeval：{e}", file=sys.stderr)
+        return EXIT_FAILED
+    from .server.serve import log_config
+
+    print(f"校验服务：http://{args.host}:{args.port}/ （加载项清单：/addin/manifest.xml；按 Ctrl+C 停止）",
+          file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_config=log_config(), access_log=False,
+                server_header=False)
+    return EXIT_CLEAN
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     try:
@@ -365,6 +518,7 @@ def main(argv=None) -> int:
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
+        print("\nperfeval：已中断", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `perfeval check ... | head`: the reader has gone; say nothing more
         try:

@@ -39,3 +39,13 @@ def inert_text(text) -> str:
 def undo_xml_escapes(text: str) -> str:
     """Decode "_x0001_"-style escapes the way Excel does, so they are judged (and then made inert) as characters."""
     return _XML_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+
+
+# Characters json.dumps(ensure_ascii=False) leaves raw although they can reorder or break what a reader sees.
+_JSON_RAW = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def inert_json(text: str) -> str:
+    """JSON text (from json.dumps(..., ensure_ascii=False)) with the controls it leaves raw escaped as \\uXXXX:
+    still the same JSON, but no bidi override or line separator reaches a terminal or a log."""
+    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text) if _JSON_RAW.search(text) else text

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from .findings import Report, Severity
-from .inert import inert_line
+from .inert import inert_json, inert_line
 
 _COLOR = {Severity.ERROR: "31", Severity.WARNING: "33", Severity.INFO: "36"}
 
@@ -148,14 +148,14 @@ class JsonWriter:
         self.n = 0
 
     def write(self, r: Report) -> None:
-        body = json.dumps(r.to_dict(), ensure_ascii=False, indent=2).replace("\n", "\n    ")  # no raw \n in JSON strings
+        body = inert_json(json.dumps(r.to_dict(), ensure_ascii=False, indent=2)).replace("\n", "\n    ")  # no raw \n in strings
         self.stream.write(('{\n  "files": [\n    ' if self.n == 0 else ",\n    ") + body)
         self.n += 1
 
     def close(self, skipped: Iterable[str] | None = None, reasons: dict | None = None) -> None:
         self.stream.write('{\n  "files": []' if self.n == 0 else "\n  ]")
         if skipped is not None:
-            tail = json.dumps(_skipped_tail(skipped, reasons), ensure_ascii=False, indent=2)
+            tail = inert_json(json.dumps(_skipped_tail(skipped, reasons), ensure_ascii=False, indent=2))
             self.stream.write(",\n" + tail[2:-2])  # its members, at the document's own indent
         self.stream.write("\n}\n")
 
@@ -168,11 +168,9 @@ class JsonlWriter:
         self.stream = stream
 
     def _line(self, obj) -> None:
-        # U+2028/2029 are line breaks to some readers (Python's splitlines): escape them so that one object is one line
-        text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
-        if "\u2028" in text or "\u2029" in text:
-            text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-        self.stream.write(text + "\n")
+        # inert_json escapes what json leaves raw (U+2028/2029 are line breaks to some readers, e.g. Python's
+        # splitlines; bidi overrides): one object stays one line
+        self.stream.write(inert_json(json.dumps(obj, ensure_ascii=False, separators=(",", ":"))) + "\n")
 
     def write(self, r: Report) -> None:
         self._line(r.to_dict())

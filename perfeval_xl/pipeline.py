@@ -1,13 +1,18 @@
 """One workbook in, one Report out: read -> settings -> rules. Never raises for a bad file.
 
 CheckOptions is a plain frozen dataclass of strings and tuples, so it pickles into F's process pool.
+Settings belong to the bureau: options.config, else the settings file in the current working directory
+(settings.find_config), never one beside the workbook. Text that came from the submission (cell text in
+messages, the unit's name, a reader's reason quoting a part name) is made inert here, once, so that every
+writer after us (terminal, JSON, summary, 校验结果 sheet, notes) receives it without control characters.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from .errors import ConfigError, ReadError
-from .findings import Report
+from .findings import Finding, Report
+from .inert import inert_line
 
 
 @dataclass(frozen=True)
@@ -22,7 +27,7 @@ class CheckOptions:
 def check_form(form, options: CheckOptions | None = None, path: str | None = None) -> Report:
     """Rules over an already-read Form (the xlwings front end reads its own)."""
     from .rules import run_rules
-    from .settings import check_codes, load_settings
+    from .settings import load_settings
 
     options = options or CheckOptions()
     path = path or form.source
@@ -30,18 +35,67 @@ def check_form(form, options: CheckOptions | None = None, path: str | None = Non
         check_codes(options.select, "--select")
         check_codes(options.ignore, "--ignore")
         settings = load_settings(path, options.config, form.settings_overrides, form.settings_cells)
+        check_settings_codes(settings)
     except ConfigError as e:
-        return Report(path=path, error=f"设置有误：{e}")
+        return inert_report(Report(path=path, error=f"设置有误：{e}"))
     if form.parts:  # several forms in one workbook (one per project): each is checked on its own
         parts = []
         for part in form.parts:
             pr = run_rules(part, settings, options.select, options.ignore)
             pr.path, pr.form = path, part.family
             parts.append(pr)
-        return Report(path=path, form=form.family, metrics=_file_metrics(form, parts), parts=parts)
+        return inert_report(Report(path=path, form=form.family, metrics=_file_metrics(form, parts), parts=parts))
     report = run_rules(form, settings, options.select, options.ignore)
     report.path = path
     report.form = form.family
+    return inert_report(report)
+
+
+def check_codes(codes, where: str, prefixes: bool = True) -> None:
+    """Every rule code (or, with prefixes, code prefix such as "PE3") must name a catalog entry:
+    a typo ("PE3O8") would otherwise select or silence nothing. Raises ConfigError naming it."""
+    codes = [str(c).strip().upper() for c in codes if str(c).strip()]
+    if not codes:
+        return
+    from . import rules  # noqa: F401  (registers the workbook rules)
+    from .catalog import unknown_codes
+
+    bad = unknown_codes(codes, prefixes)
+    if bad and any(c.startswith("PR") for c in bad):
+        from . import report  # noqa: F401  (registers the report rules PR6xx)
+        bad = unknown_codes(codes, prefixes)
+    if bad:
+        raise ConfigError(f"{where}：没有规则 {'、'.join(bad)}（`perfeval rules` 列出全部规则）")
+
+
+def check_settings_codes(settings) -> None:
+    """The rule codes a settings file names (select, ignore, severity) against the catalog."""
+    from .settings import rule_codes
+
+    for where, codes, prefixes in rule_codes(settings):
+        check_codes(codes, where, prefixes)
+
+
+def _inert_finding(f: Finding) -> Finding:
+    m, e, a = inert_line(f.message), inert_line(f.expected) if f.expected is not None else None, \
+        inert_line(f.actual) if f.actual is not None else None
+    if (m, e, a) == (f.message, f.expected, f.actual):
+        return f
+    return Finding(f.code, f.severity, f.sheet, f.cell, m, e, a)
+
+
+def inert_report(report: Report) -> Report:
+    """The report with every submitted text made inert (one line each: no control character survives)."""
+    report.findings = [_inert_finding(f) for f in report.findings]
+    if report.error:
+        report.error = inert_line(report.error)
+    m = report.metrics
+    if m is not None:
+        m.department = inert_line(m.department)
+        m.project = inert_line(m.project)
+        m.score_note = inert_line(m.score_note)
+    for part in report.parts:
+        inert_report(part)
     return report
 
 
@@ -72,10 +126,12 @@ def check_file(path: str, options: CheckOptions | None = None) -> Report:
     try:
         form = read_workbook(path, fast=options.fast, family=options.form)
     except ReadError as e:
-        return Report(path=path, error=e.reason)
+        return inert_report(Report(path=path, error=e.reason))
+    except MemoryError:
+        return Report(path=path, error="文件内容过大，读取时超出内存上限，已停止读取")
     except Exception as e:  # a reader bug must not stop a batch of hundreds
-        return Report(path=path, error=f"读取失败（{type(e).__name__}：{e}）")
+        return inert_report(Report(path=path, error=f"读取失败（{type(e).__name__}：{e}）"))
     try:
         return check_form(form, options, path)
     except Exception as e:
-        return Report(path=path, error=f"校验失败（{type(e).__name__}：{e}）")
+        return inert_report(Report(path=path, error=f"校验失败（{type(e).__name__}：{e}）"))

@@ -34,6 +34,13 @@ RATIO_MIN_BYTES = 1024 * 1024  # small parts compress well and are harmless
 MAX_MEMBERS = 5_000  # parts in the zip
 MAX_ROWS = 20_000  # rows per worksheet (<dimension>); a form has < 500
 MAX_COLUMNS = 1_000  # columns per worksheet
+# The REAL extent of each sheet, from every cell and row reference and merge in its XML (not the <dimension>
+# claim): python-calamine allocates rows x columns of its used range at once (one cell at XFD1048576 asks for
+# 512 GB), openpyxl makes an object for every cell of every merged range.
+MAX_CELLS = 2_000_000  # rows x columns of a sheet's used range (calamine: ~40 bytes each, so <= ~80 MB)
+MAX_MERGES = 10_000  # merged ranges per sheet
+MAX_MERGED_CELLS = 1_000_000  # cells covered by merged ranges, per sheet
+SCAN_CHUNK = 1 << 20  # bytes of sheet XML scanned at a time (streaming: memory stays flat)
 WHOLE_READ_BYTES = 16 * 1024 * 1024  # files up to this size are read once into memory for the scan
 PROLOG_BYTES = 4096  # how much of each XML part is scanned for DOCTYPE / ENTITY / dimension
 
@@ -41,8 +48,62 @@ OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 
 _DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.I)
-_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([A-Z]*)([0-9]*)(?::([A-Z]*)([0-9]*))?\"")
 _ROOT_REL = re.compile(rb"Type=\"[^\"]*/officeDocument\"[^>]*Target=\"([^\"]+)\"|Target=\"([^\"]+)\"[^>]*Type=\"[^\"]*/officeDocument\"")
+# Real extents: only references that could break a limit are looked at. A chunk of sheet XML is first stripped of
+# whitespace (so that r = 'B7', a tab or newline before r, all read r='B7'; bytes.translate runs at memory speed),
+# numeric character references in it are decoded when there are any (r="&#88;FD1" is XFD1 to an XML parser), then
+# one regex with a literal prefix finds the references with at least N row digits or L column letters: small
+# references fail on their first characters. _ref_patterns builds it from the limits (which are settings).
+_WHITESPACE = b" \t\n\r"
+_QUOTES = bytes.maketrans(b"'", b'"')  # r='B7' reads r="B7"
+_MERGE_REF = re.compile(rb'[^>]{0,300}?ref="\$?([A-Za-z]{1,4})\$?([0-9]{1,10})(?::\$?([A-Za-z]{1,4})\$?([0-9]{1,10}))?"')
+# only the references to the characters a cell reference is made of (" $ ' 0-9 = A-Z a-z, codes 34..122): a
+# &#10; in a text costs nothing
+_CHARREF = re.compile(rb"&#(?:[xX]0*(2[2-9A-Fa-f]|[3-6][0-9A-Fa-f]|7[0-9Aa])|0*(3[4-9]|[4-9][0-9]|1[01][0-9]|12[0-2]));")
+_FULL_REF = re.compile(rb"""["']\$?([A-Za-z]{0,4})\$?([0-9]+)""")
+_REF_CACHE: dict = {}
+
+
+class _Shifted:
+    """A match found in a decoded copy, placed back at the offset of the original text."""
+
+    def __init__(self, m: re.Match, offset: int):
+        self.m, self.offset = m, offset
+
+    def end(self) -> int:
+        return self.m.end() + self.offset
+
+    def groups(self):
+        return self.m.groups()
+
+
+def _decode_charrefs(buf: bytes) -> bytes:
+    def one(m: re.Match) -> bytes:
+        n = int(m.group(1), 16) if m.group(1) else int(m.group(2))
+        return bytes([n]) if n < 128 else m.group(0)
+    return _CHARREF.sub(one, buf)
+
+
+def _ref_patterns():
+    """(pattern, rows bound, columns bound): the pattern finds, in whitespace-free XML, the references with at
+    least N row digits or L column letters; the bounds are the largest row / column one it does NOT find names."""
+    key = (MAX_ROWS, MAX_COLUMNS)
+    hit = _REF_CACHE.get(key)
+    if hit is None:
+        n = max(1, min(4, len(str(MAX_ROWS))))
+        cols, letters = MAX_COLUMNS, 0
+        while cols > 0:
+            cols, letters = (cols - 1) // 26, letters + 1
+        ell = max(1, min(2, letters))
+        big = rb"\$?(?:[A-Za-z]{%d}|[A-Za-z]{0,4}\$?[0-9]{%d})" % (ell, n)
+        # a value holding a character reference (r="&#88;FD1") is a candidate too: decoded, then read
+        hit = (re.compile(rb'r="(?:' + big + rb'|[^"]{0,80}?&#)'), 10 ** (n - 1) - 1, 0 if ell == 1 else 26)
+        _REF_CACHE.clear()
+        _REF_CACHE[key] = hit
+    return hit
+
+
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([A-Z]*)([0-9]*)(?::([A-Z]*)([0-9]*))?\"")
 
 
 def _utf16(name: str) -> bytes:
@@ -194,6 +255,7 @@ def _scan_zip(path: str, zf: zipfile.ZipFile, data: bytes | None) -> str:
                                       "正常的 Excel 文件不会有，疑似恶意构造（XML 实体炸弹），已拒绝读取")
             if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
                 _check_dimension(path, info.filename, prolog)
+                _check_extent(path, zf, info, data)
     ctypes = _head(path, zf, data, zf.getinfo("[Content_Types].xml"), 1 << 16)
     if b"macroEnabled" in ctypes or "xl/vbaProject.bin" in names:
         return "xlsm"
@@ -293,6 +355,134 @@ def _check_dimension(path: str, part: str, prolog: bytes) -> None:
                               "请删除无关数据后重新提交")
     if cols > MAX_COLUMNS:
         raise ReadError(path, f"工作表（{part}）有 {cols} 列，超过上限 {MAX_COLUMNS} 列，不像一份自评表")
+
+
+def _col_of(letters: bytes) -> int:
+    n = 0
+    for ch in letters.upper().replace(b"$", b""):
+        n = n * 26 + (ch - 64)
+    return n
+
+
+def _member_chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes | None):
+    """The member's bytes, SCAN_CHUNK at a time: straight from the archive bytes when we have them (a
+    deflate stream decompressed here, ~10x cheaper than a ZipExtFile for a small part), else via zipfile."""
+    off = info.header_offset
+    head = data[off:off + 30] if data is not None else b""
+    if (data is None or info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+            or len(head) < 30 or head[:4] != b"PK\x03\x04"):
+        with zf.open(info) as fh:
+            while True:
+                chunk = fh.read(SCAN_CHUNK)
+                if not chunk:
+                    return
+                yield chunk
+    name_len, extra_len = struct.unpack("<HH", head[26:30])
+    start = off + 30 + name_len + extra_len
+    raw = memoryview(data)[start:start + info.compress_size]
+    if info.compress_type == zipfile.ZIP_STORED:
+        for i in range(0, len(raw), SCAN_CHUNK):
+            yield bytes(raw[i:i + SCAN_CHUNK])
+        return
+    d = zlib.decompressobj(-15)
+    pending = bytes(raw)
+    while pending:
+        out = d.decompress(pending, SCAN_CHUNK)
+        pending = d.unconsumed_tail
+        if out:
+            yield out
+        elif not pending:
+            break
+    rest = d.flush()
+    if rest:
+        yield rest
+
+
+def _check_extent(path: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes | None = None) -> None:
+    """Scan a worksheet part's XML once, streaming, for its real extent: the largest row and column any
+    cell or row reference names, and the merged ranges. Linear in the part's size, flat in memory."""
+    part = info.filename
+    max_row = max_col = merges = merged = 0
+    tail = b""
+    try:
+        for chunk in _member_chunks(zf, info, data):
+            buf = tail + chunk
+            pattern, _, _ = _ref_patterns()
+            flat = buf.translate(_QUOTES, _WHITESPACE)
+            for m in pattern.finditer(flat):
+                if flat.endswith(b"&#", 0, m.end()):
+                    end = flat.find(b'"', m.end())
+                    value = _decode_charrefs(flat[m.start() + 2:end + 1 if end >= 0 else m.end() + 200])
+                    full = _FULL_REF.match(value.translate(_QUOTES, _WHITESPACE))
+                else:
+                    full = _FULL_REF.match(flat, m.start() + 2)
+                if full:
+                    c, r = full.groups()
+                    if c:
+                        max_col = max(max_col, _col_of(c))
+                    max_row = max(max_row, int(r))
+            seen = len(tail.translate(None, _WHITESPACE))  # merges ending in the tail were counted already
+            at = flat.find(b"mergeCell")
+            while at >= 0:
+                nxt = flat.find(b"mergeCell", at + 9)
+                if flat[at + 9:at + 10] == b"s":  # the <mergeCells> container
+                    at = nxt
+                    continue
+                mm = _MERGE_REF.match(flat, at + 9)
+                if mm is None and b"&#" in flat[at:at + 400]:  # ref="&#65;1:XFD9": decoded, then read
+                    mm = _MERGE_REF.match(_decode_charrefs(flat[at + 9:at + 400]).translate(_QUOTES, _WHITESPACE))
+                    mm = mm if mm is None else _Shifted(mm, at + 9)
+                at = nxt
+                if mm is None or mm.end() <= seen:
+                    continue
+                c1, r1, c2, r2 = mm.groups()
+                merges += 1
+                a, b = _col_of(c1), int(r1)
+                c, d = (_col_of(c2), int(r2)) if c2 else (a, b)
+                merged += (abs(c - a) + 1) * (abs(d - b) + 1)
+                max_col, max_row = max(max_col, a, c), max(max_row, b, d)
+            tail = buf[-64:]
+            if max_row > MAX_ROWS or max_col > MAX_COLUMNS or merged > MAX_MERGED_CELLS or merges > MAX_MERGES:
+                break  # refused below: no need to read the rest
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError) as e:
+        raise ReadError(path, f"文件已损坏（部件 {part} 无法解压：{e}）") from None
+    except RuntimeError as e:  # zip-level password
+        raise ReadError(path, f"文件已加密，无法读取（{e}）") from None
+    _, row_bound, col_bound = _ref_patterns()
+    max_row, max_col = max(max_row, min(row_bound, MAX_ROWS)), max(max_col, min(col_bound, MAX_COLUMNS))
+    where = f"工作表（{part}）"
+    if max_row > MAX_ROWS:
+        raise ReadError(path, f"{where}实际用到第 {max_row} 行，超过上限 {MAX_ROWS} 行，不像一份自评表；"
+                              "请删除远处的无关单元格后重新提交")
+    if max_col > MAX_COLUMNS:
+        raise ReadError(path, f"{where}实际用到第 {max_col} 列，超过上限 {MAX_COLUMNS} 列，不像一份自评表；"
+                              "请删除远处的无关单元格后重新提交")
+    if max_row * max_col > MAX_CELLS:
+        raise ReadError(path, f"{where}的使用范围 {max_row} 行 × {max_col} 列，超过上限 {MAX_CELLS} 个单元格，"
+                              "读取会占用过多内存，已拒绝")
+    if merges > MAX_MERGES:
+        raise ReadError(path, f"{where}有 {merges} 个以上合并区域，超过上限 {MAX_MERGES} 个，疑似异常构造，已拒绝")
+    if merged > MAX_MERGED_CELLS:
+        raise ReadError(path, f"{where}的合并区域共覆盖 {merged} 个以上单元格，超过上限 {MAX_MERGED_CELLS} 个，"
+                              "疑似异常构造（如合并整张表），已拒绝")
+
+
+def preflight_bytes(path: str, data: bytes) -> str:
+    """The same checks as preflight, on bytes already read (the writers verify what they will open)."""
+    if data[:4] in ZIP_MAGICS or data[:4] == b"PK\x03\x04":
+        with _check_zip(path, data):
+            pass
+        return "xlsx"
+    return preflight(path)
+
+
+def check_openpyxl_safe(path: str, data: bytes | None = None) -> None:
+    """Before openpyxl loads a workbook (--formulas, --annotate, --in-place, a converted .xls/.ods):
+    the same refusals as preflight, on the bytes it will load."""
+    if data is not None and data[:4] == b"PK\x03\x04":
+        with _check_zip(path, data):
+            return
+    preflight(path)
 
 
 def check_sheet_height(path: str, sheet: str, rows: int, columns: int = 0) -> None:

@@ -1,10 +1,15 @@
 """Every threshold a rule uses, with defaults, and where overrides come from.
 
-Order: defaults <- the workbook's 设置 sheet (Form.settings_overrides) <- the bureau's file: perfeval.toml or
-[tool.perfeval] in pyproject.toml beside the workbook, or an explicit --config file. A submission never lowers
-the bureau's checks: a key the bureau file sets is not taken from the sheet, and the sheet can never select or
-ignore rules or change their severity (SHEET_FORBIDDEN). What the sheet changed, and what it tried and was not
-applied, is kept in Settings.sheet_notes (reported as PE417).
+The bureau owns the settings. Its file is an explicit --config file, else perfeval.toml (or a pyproject.toml
+with [tool.perfeval]) in the directory the command is run from (the current working directory) -- never a
+file found beside a workbook or anywhere inside the inbox, where a department could put one.
+Order: defaults <- the bureau's file <- the workbook's 设置 sheet (Form.settings_overrides), which may only
+make checks STRICTER (lower tolerances, a higher 执行率下限, more vague words...), key by key, unless the
+bureau's file lists the key in sheet_may_relax (设置表可放宽). Keys without a "stricter" direction (weights,
+grade bands, formulas, phone formats, today) and rule selection/severity are never taken from the sheet
+unless allowed (select/ignore/severity never). What the sheet changed, and what it tried and was not applied,
+is kept in Settings.sheet_notes (reported as PE417: applied = info, refused = warning).
+Rule codes are checked against the catalog by the caller (pipeline / CLI): settings know no rules.
 Keys may be the English field names below or their Chinese labels (SETTING_LABELS).
 """
 from __future__ import annotations
@@ -76,6 +81,8 @@ class Settings:
     # what the workbook's 设置 sheet did: (key as written, value as written, None if applied else why not)
     sheet_notes: tuple[tuple[str, str, str | None], ...] = ()
     bureau_keys: frozenset[str] = frozenset()  # the fields the bureau's settings file set
+    # keys the bureau lets a 设置 sheet change in either direction (default: only stricter)
+    sheet_may_relax: tuple[str, ...] = ()
 
     def sum_tolerance(self, n: int) -> Decimal:
         """Allowed difference of a sum of n terms: tolerance per term, capped at tolerance_max."""
@@ -123,6 +130,7 @@ SETTING_LABELS: dict[str, str] = {
     "启用规则": "select",
     "忽略规则": "ignore",
     "规则级别": "severity",
+    "设置表可放宽": "sheet_may_relax",
 }
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 _RATIO = {"over_achievement", "low_execution", "item_over_budget", "budget_adjustment", "yoy_change",
@@ -238,27 +246,72 @@ def _severity(key, value) -> dict[str, str]:
         if sev not in ("error", "warning", "info"):
             raise ConfigError(f"设置项 {_label(key)} 的值 {shown} 无效：级别应为 错误/警告/提示（error/warning/info）")
         out[str(code).strip().upper()] = sev
-    check_codes(out, _label(key), prefixes=False)
     return out
 
 
-def check_codes(codes, where: str, prefixes: bool = True) -> None:
-    """Every rule code (or, with prefixes, code prefix such as "PE3") must name a catalog entry:
-    a typo ("PE3O8") would otherwise select or silence nothing. Raises ConfigError naming it."""
-    codes = [str(c).strip().upper() for c in codes if str(c).strip()]
-    if not codes:
-        return
-    from .catalog import CATALOG
-    from . import rules  # noqa: F401  (registers the workbook rules)
+def rule_codes(s: "Settings") -> list[tuple[str, tuple[str, ...], bool]]:
+    """The rule codes a settings object names, for the caller to check against the catalog:
+    (where, codes, prefixes allowed)."""
+    return [(_label("select"), tuple(s.select), True), (_label("ignore"), tuple(s.ignore), True),
+            (_label("severity"), tuple(s.severity), False)]
 
-    def known(c: str) -> bool:
-        return c in CATALOG or (prefixes and any(k.startswith(c) for k in CATALOG))
 
-    if not all(known(c) for c in codes) and any(c.startswith("PR") for c in codes):
-        from . import report  # noqa: F401  (registers the report rules PR6xx)
-    bad = [c for c in codes if not known(c)]
-    if bad:
-        raise ConfigError(f"{where}：没有规则 {'、'.join(bad)}（`perfeval rules` 列出全部规则）")
+# ---- regexes from settings: a safe subset only (no catastrophic backtracking) ----------------
+MAX_PATTERN_LENGTH = 200
+
+
+def _unsafe_regex(pattern: str) -> str | None:
+    """Why a settings regex is refused, or None. Allowed: literals, classes, anchors, groups and alternation,
+    quantifiers over single characters or classes, and a quantified group only if nothing inside it repeats
+    (so no (a+)+ or (a|aa)*: matching stays linear in the text). No backreferences, no look-arounds."""
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        return f"过长（{len(pattern)} 个字符，上限 {MAX_PATTERN_LENGTH}）"
+    try:
+        import re._parser as sre_parse  # Python 3.11+
+    except ImportError:  # pragma: no cover
+        import sre_parse  # type: ignore
+    try:
+        tree = sre_parse.parse(pattern)
+    except (re.error, RecursionError, OverflowError) as e:
+        return f"不是有效的正则表达式（{e}）"
+    const = sre_parse
+
+    reps = {const.MAX_REPEAT, const.MIN_REPEAT, getattr(const, "POSSESSIVE_REPEAT", const.MAX_REPEAT)}
+
+    def children(op, av):
+        if op in reps:
+            return [av[2]]
+        if op is const.SUBPATTERN:
+            return [av[-1]]
+        if op is const.BRANCH:
+            return list(av[1])
+        if op is getattr(const, "ATOMIC_GROUP", None):
+            return [av]
+        return []
+
+    def repeats_or_branches(items) -> bool:
+        for op, av in items:
+            if (op in reps and av[1] != 1) or op is const.BRANCH:
+                return True
+            if any(repeats_or_branches(c) for c in children(op, av)):
+                return True
+        return False
+
+    def walk(items) -> str | None:
+        for op, av in items:
+            if op in (const.GROUPREF, getattr(const, "GROUPREF_EXISTS", None)):
+                return "不允许反向引用"
+            if op in (const.ASSERT, const.ASSERT_NOT):
+                return "不允许前后查找（lookaround）"
+            if op in reps and av[1] != 1 and repeats_or_branches(av[2]):
+                return "中重复的部分内又有重复或分支（如 (\\d+)+），匹配可能极慢，已拒绝"
+            for c in children(op, av):
+                why = walk(c)
+                if why:
+                    return why
+        return None
+
+    return walk(tree)
 
 
 def _date(key, value) -> date | None:
@@ -290,14 +343,23 @@ def _coerce(key: str, value):
         words = _words(key, value)
         if key == "phone_patterns":
             for p in words:
-                try:
-                    re.compile(p)
-                except re.error as e:
-                    raise _bad(key, p, f"不是有效的正则表达式（{e}）") from None
+                why = _unsafe_regex(p)
+                if why:
+                    raise _bad(key, p, why if why.startswith("不是") else f"正则表达式{why}")
         if key in ("select", "ignore"):
             words = tuple(w.upper() for w in words)
-            check_codes(words, _label(key))
         return words
+    if key == "sheet_may_relax":
+        out = []
+        for w in _words(key, value):
+            if w in ("全部", "all", "*"):
+                out.append("*")
+                continue
+            k = SETTING_LABELS.get(w, w)
+            if k not in _FIELDS or k in _INTERNAL or k in SHEET_FORBIDDEN or k == "sheet_may_relax":
+                raise _bad(key, w, "不是可由“设置”表修改的设置项")
+            out.append(k)
+        return tuple(out)
     if key == "severity":
         return _severity(key, value)
     if key == "today":
@@ -309,7 +371,42 @@ def _coerce(key: str, value):
 
 
 # Keys a submitted workbook may not set: which rules run and how severe they are belong to the bureau.
-SHEET_FORBIDDEN = frozenset({"select", "ignore", "severity"})
+SHEET_FORBIDDEN = frozenset({"select", "ignore", "severity", "sheet_may_relax"})
+
+# The direction in which a 设置 sheet may move each key without the bureau's leave (stricter checks only):
+# "down" a smaller number is stricter, "up" a larger one, "true" only switching a requirement on,
+# "more" only adding words (a superset), "fewer" only removing them (a subset). Keys not here have no
+# stricter direction (weights, grade bands, formulas, phone formats, today): the sheet may not set them.
+STRICTER = {
+    "tolerance": "down", "tolerance_max": "down", "over_achievement": "down", "item_over_budget": "down",
+    "budget_adjustment": "down", "yoy_change": "down", "staff_control_max": "down",
+    "low_execution": "up",
+    "reason_required_low_execution": "true", "reason_required_over_achievement": "true",
+    "vague_words": "more", "no_reason_words": "more",
+    "execution_reason_level2": "fewer", "execution_reason_keywords": "fewer",
+}
+
+
+def _stricter_or_same(key: str, new, old) -> bool:
+    how = STRICTER.get(key)
+    if how == "down":
+        return new <= old
+    if how == "up":
+        return new >= old
+    if how == "true":
+        return bool(new) or not old
+    if how == "more":
+        return set(old) <= set(new)
+    if how == "fewer":
+        return set(new) <= set(old)
+    return new == old
+
+
+def _relax_reason(key: str) -> str:
+    how = STRICTER.get(key)
+    if how is None:
+        return "此项只能由财政局的设置文件规定（设置文件的 sheet_may_relax 可允许），工作簿中的设置未采用"
+    return "工作簿中的“设置”表只能让校验更严，不能放宽（财政局的设置文件可用 sheet_may_relax 允许），未采用"
 _INTERNAL = frozenset({"sheet_notes", "bureau_keys"})  # not settings anyone writes
 
 
@@ -371,8 +468,9 @@ def _check_repeats(pairs: dict, cells: dict) -> None:
 
 def _apply_sheet(s: Settings, pairs: dict, bureau: frozenset[str], source: str,
                  cells: dict | None = None) -> None:
-    """The 设置 sheet's pairs, below the bureau's file: keys the file set and SHEET_FORBIDDEN keys are not
-    applied (but still validated). Every pair is noted in s.sheet_notes for PE417.
+    """The 设置 sheet's pairs, over the bureau's file: a value is applied only when it makes the check
+    stricter than the bureau's (or the default) one, or the bureau's sheet_may_relax lists the key;
+    SHEET_FORBIDDEN keys never (all are still validated). Every pair is noted in s.sheet_notes for PE417.
     cells: key as written -> the A1 cells of the rows that gave it (Form.settings_cells), for the messages."""
     cells = cells or {}
     _check_repeats(pairs, cells)
@@ -391,13 +489,14 @@ def _apply_sheet(s: Settings, pairs: dict, bureau: frozenset[str], source: str,
         except ConfigError as e:
             raise ConfigError(f"{at}：{e}") from None
         shown = str(value).strip()
+        allowed = "*" in s.sheet_may_relax or key in s.sheet_may_relax
         if key in SHEET_FORBIDDEN:
             notes.append((k, shown, "选用、忽略规则和规则级别只能由财政局的设置文件规定，工作簿中的设置未采用"))
-        elif key in bureau:
-            notes.append((k, shown, "财政局的设置文件已规定此项，工作簿中的设置未采用"))
-        else:
+        elif allowed or _stricter_or_same(key, coerced, getattr(s, key)):
             setattr(s, key, coerced)
             notes.append((k, shown, None))
+        else:
+            notes.append((k, shown, _relax_reason(key)))
     s.sheet_notes = tuple(notes)
 
 
@@ -410,9 +509,10 @@ def _read_toml(path: str) -> dict:
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"设置文件 {path} 不是有效的 TOML：{e}") from None
     if os.path.basename(path) == "pyproject.toml":
-        return data.get("tool", {}).get("perfeval", {})
-    if "tool" in data and "perfeval" in data.get("tool", {}):
-        return data["tool"]["perfeval"]
+        data = data.get("tool", {}).get("perfeval", {})
+    elif "tool" in data and "perfeval" in data.get("tool", {}):
+        data = data["tool"]["perfeval"]
+    data.pop("server", None)  # the service's own table (perfeval_xl.server.config), not a rule setting
     return data
 
 
@@ -441,11 +541,11 @@ _PYPROJECT_HAS_SECTION: dict[str, tuple[tuple[int, int, int], bool]] = {}
 _FILE_SETTINGS: dict[str, tuple[tuple[int, int, int], Settings]] = {}
 
 
-def find_config(workbook_path: str | None) -> str | None:
-    """perfeval.toml, else a pyproject.toml with [tool.perfeval], beside the workbook."""
-    if not workbook_path:
-        return None
-    folder = os.path.dirname(os.path.abspath(workbook_path))
+def find_config(folder: str | None = None) -> str | None:
+    """The bureau's settings file in the directory the command is run from (folder, default the current
+    working directory): perfeval.toml, else a pyproject.toml with [tool.perfeval]. Never one beside a
+    workbook: the inbox belongs to the departments."""
+    folder = os.path.abspath(folder or os.getcwd())
     p = os.path.join(folder, "perfeval.toml")
     if os.path.isfile(p):
         return p
@@ -486,16 +586,27 @@ def _file_settings(path: str) -> Settings:
     return s
 
 
+def bureau_settings(config: str | None = None) -> tuple[str | None, Settings]:
+    """(the settings file used, its settings): --config, else the one in the current working directory,
+    else defaults. Raises ConfigError for a broken file: front ends call this once, before reading any
+    workbook, so that a bad file is one usage error and not one error per workbook."""
+    path = config or find_config()
+    if config and not os.path.isfile(config):
+        raise ConfigError(f"设置文件 {config} 不存在")
+    return (os.path.abspath(path) if path else None), (_file_settings(path) if path else Settings())
+
+
 def load_settings(workbook_path: str | None = None, config: str | None = None,
                   overrides: dict | None = None, cells: dict[str, list[str]] | None = None) -> Settings:
-    """defaults <- 设置 sheet pairs <- config file (explicit, or found beside the workbook).
+    """defaults <- the bureau's file (config, else the one in the current working directory; workbook_path
+    is only named in messages, never searched beside) <- the 设置 sheet pairs, stricter only.
 
-    The sheet changes only what the bureau's file leaves open, and never select/ignore/severity; what it did
+    The sheet changes only what makes checks stricter (or what sheet_may_relax allows), never select/ignore/severity; what it did
     is in s.sheet_notes. cells (Form.settings_cells): key as written -> the A1 cells of the rows that gave it;
     a key on two rows is a ConfigError naming them, and errors about a key name its cell. Without cells a key
     repeated on the sheet cannot be seen (the pairs keep one row); an English name beside its Chinese label
     still is."""
-    path = config or find_config(workbook_path)
+    path = config or find_config()
     s = _file_settings(path) if path else Settings()
     if overrides:
         _apply_sheet(s, overrides, s.bureau_keys, "“设置”工作表", cells)

@@ -1,13 +1,18 @@
 """Worksheet functions (xlwings UDFs) for the 绩效自评 workbook.
 
-Import them in Excel with xlwings' "Import Functions" (xlwings.conf: UDF_MODULES = perfeval_xl.udfs).
+Import them in Excel with xlwings' "Import Functions" (xlwings.conf: UDF_MODULES = perfeval_xl.udfs),
+or once into the add-in with `perfeval excel install --functions` (docs/excel.md).
 Off Windows the xlwings decorators do nothing, so these stay plain Python functions.
 
 Every function:
   - parses messy cells with perfeval_xl.values ("3,527.66", "３５２７．６６", "97.24%", "　100%"...);
   - returns a short Chinese message instead of raising ("预算数为空", "执行数不是数字：abc");
+    an Excel error value passed in says so ("预算数为错误值 #DIV/0!": err_to_str on every argument);
   - works on whole columns: 2-D ranges in, a 2-D list out, element by element (a single
-    cell broadcasts against a range).
+    cell broadcasts against a range). A range argument is first cut at the sheet's used range
+    (its first row and column kept, so results stay aligned), so =PE_EXECRATE(D:D, E:E) returns
+    the rows in use, not a million cells. The result spills in Excel 365; in Excel 2016/2019
+    select the output cells and enter it with Ctrl+Shift+Enter.
 The arithmetic is owner C's perfeval_xl.scoring, the same code the rules use.
 """
 from __future__ import annotations
@@ -15,7 +20,6 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import re
-import time
 import unicodedata
 from decimal import Decimal
 
@@ -29,6 +33,50 @@ from .model import Kind
 
 class _Bad(Exception):
     """An argument that cannot be used; the message goes into the cell."""
+
+
+USED_AREA = "pe_used"  # the xlwings converter name of a range argument cut to the used range
+TRIM_ABOVE = 10_000  # cells: smaller ranges are read as they are (asking the used range costs a call)
+
+
+def _trim_to_used(ctx) -> None:
+    """Conversion stage: cut a range argument at the sheet's used range before it is read."""
+    rng = ctx.range
+    if rng is None:  # a literal argument: nothing to read
+        return
+    try:
+        rows, cols = rng.shape
+        if rows * cols <= TRIM_ABOVE:
+            return
+        used = rng.sheet.used_range
+        last_row = used.row + used.shape[0] - 1
+        last_col = used.column + used.shape[1] - 1
+        r2 = min(rng.row + rows - 1, last_row)
+        c2 = min(rng.column + cols - 1, last_col)
+        if r2 < rng.row or c2 < rng.column:  # nothing in use there: one blank cell
+            ctx.range = rng.sheet.range((rng.row, rng.column))
+        else:
+            ctx.range = rng.sheet.range((rng.row, rng.column), (r2, c2))
+    except Exception:  # an engine that cannot tell: read the range as given
+        return
+
+
+def _register_used_area() -> None:
+    try:
+        from xlwings.conversion import ValueAccessor
+    except ImportError:  # pragma: no cover - xlwings without the conversion framework
+        return
+
+    class UsedAreaAccessor(ValueAccessor):
+        @staticmethod
+        def reader(options):
+            return ValueAccessor.reader(options).prepend_stage(_trim_to_used)
+
+    UsedAreaAccessor.register(USED_AREA)
+
+
+_register_used_area()
+ARG = {"ndim": 2, "err_to_str": True}  # every argument: 2-D, Excel errors as "#DIV/0!" (not blanks)
 
 
 def _grid(x) -> list[list]:
@@ -92,6 +140,14 @@ def _refuse_date(raw, label: str) -> None:
         raise _Bad(f"{label}是时间，不是数字：{raw:%H:%M}")
 
 
+def _refuse_error(raw, label: str) -> None:
+    """An Excel error value (#DIV/0!, #N/A...) passed in: named as such, never taken for a blank."""
+    from . import values
+
+    if isinstance(raw, str) and raw.strip().upper() in values.EXCEL_ERRORS:
+        raise _Bad(f"{label}为错误值 {raw.strip().upper()}")
+
+
 def _valid(n: Decimal, raw, label: str) -> Decimal:
     """NaN, infinity and absurdly large numbers get a Chinese reason instead of failing in the arithmetic."""
     if not n.is_finite():
@@ -106,6 +162,7 @@ def _number(raw, label: str, parse, *, required: bool = True, what: str = "金�
 
     what: what the argument should be ("金额", "分数"), named when a percentage is given instead."""
     _refuse_date(raw, label)
+    _refuse_error(raw, label)
     v = _empty_value() if _blank(raw) else parse(raw)
     if v.kind is Kind.NUMBER:
         return _valid(v.number, raw, label)
@@ -184,8 +241,8 @@ def _execrate(budget, actual):
 
 
 @xw.func
-@xw.arg("budget", ndim=2, doc="全年预算数（万元），调整后预算")
-@xw.arg("actual", ndim=2, doc="全年执行数（万元）")
+@xw.arg("budget", USED_AREA, **ARG, doc="全年预算数（万元），调整后预算")
+@xw.arg("actual", USED_AREA, **ARG, doc="全年执行数（万元）")
 def PE_EXECRATE(budget, actual):
     """执行率 = 全年执行数 / 全年预算数（比率，请设置为百分比格式）。"""
     return _elementwise(_execrate, budget, actual)
@@ -201,15 +258,16 @@ def _execscore(budget, actual, points):
 
 
 @xw.func
-@xw.arg("budget", ndim=2, doc="全年预算数（万元）")
-@xw.arg("actual", ndim=2, doc="全年执行数（万元）")
-@xw.arg("points", ndim=2, doc="分值，通常为 10")
+@xw.arg("budget", USED_AREA, **ARG, doc="全年预算数（万元）")
+@xw.arg("actual", USED_AREA, **ARG, doc="全年执行数（万元）")
+@xw.arg("points", USED_AREA, **ARG, doc="分值，通常为 10")
 def PE_EXECSCORE(budget, actual, points=10):
     """执行率得分 = 分值 × 执行率，最高为分值，保留两位小数。"""
     return _elementwise(_execscore, budget, actual, points)
 
 
 def _indicator(target, actual, points, budget, spent):
+    _refuse_error(target, "年度指标值")
     if _blank(target):
         raise _Bad("年度指标值为空")
     _refuse_date(target, "年度指标值")
@@ -221,6 +279,7 @@ def _indicator(target, actual, points, budget, spent):
     if tg.number is not None:
         _valid(tg.number, target, "年度指标值")
     w = _points(points)
+    _refuse_error(actual, "实际完成值")
     if _blank(actual):
         raise _Bad("实际完成值为空")
     _refuse_date(actual, "实际完成值")
@@ -253,11 +312,11 @@ def _blank(raw) -> bool:
 
 
 @xw.func
-@xw.arg("target", ndim=2, doc="年度指标值，如 ≥90%、=24、≤5、不超支")
-@xw.arg("actual", ndim=2, doc="实际完成值，如 99.06%")
-@xw.arg("points", ndim=2, doc="分值")
-@xw.arg("budget", ndim=2, doc="（可选，用于“不超支”）预算数")
-@xw.arg("spent", ndim=2, doc="（可选，用于“不超支”）执行数")
+@xw.arg("target", USED_AREA, **ARG, doc="年度指标值，如 ≥90%、=24、≤5、不超支")
+@xw.arg("actual", USED_AREA, **ARG, doc="实际完成值，如 99.06%")
+@xw.arg("points", USED_AREA, **ARG, doc="分值")
+@xw.arg("budget", USED_AREA, **ARG, doc="（可选，用于“不超支”）预算数")
+@xw.arg("spent", USED_AREA, **ARG, doc="（可选，用于“不超支”）执行数")
 def PE_INDICATOR_SCORE(target, actual, points, budget=None, spent=None):
     """按年度指标值复算三级指标得分（正向、等于、反向、不超支）；定性指标返回提示。"""
     return _elementwise(_indicator, target, actual, points, budget, spent)
@@ -270,8 +329,8 @@ def _variance(actual, budget):
 
 
 @xw.func
-@xw.arg("actual", ndim=2, doc="实际数（决算数、执行数）")
-@xw.arg("budget", ndim=2, doc="预算数（或上年数）")
+@xw.arg("actual", USED_AREA, **ARG, doc="实际数（决算数、执行数）")
+@xw.arg("budget", USED_AREA, **ARG, doc="预算数（或上年数）")
 def PE_VARIANCE(actual, budget):
     """增减数 = 实际 − 预算（万元）。"""
     return _elementwise(_variance, actual, budget)
@@ -286,8 +345,8 @@ def _variance_pct(actual, budget):
 
 
 @xw.func
-@xw.arg("actual", ndim=2, doc="实际数")
-@xw.arg("budget", ndim=2, doc="预算数（或上年数）")
+@xw.arg("actual", USED_AREA, **ARG, doc="实际数")
+@xw.arg("budget", USED_AREA, **ARG, doc="预算数（或上年数）")
 def PE_VARIANCE_PCT(actual, budget):
     """增减% = (实际 − 预算) / 预算（比率）；预算为 0 时返回“—”。"""
     return _elementwise(_variance_pct, actual, budget)
@@ -299,7 +358,7 @@ def _grade(total):
 
 
 @xw.func
-@xw.arg("total", ndim=2, doc="总分（0–100）")
+@xw.arg("total", USED_AREA, **ARG, doc="总分（0–100）")
 def PE_GRADE(total):
     """等级：优 ≥ 90，良 80–<90，中 60–<80，差 < 60（等级划分可在设置中修改）。"""
     return _elementwise(_grade, total)
@@ -308,8 +367,9 @@ def PE_GRADE(total):
 # ---- PE_CHECK ----------------------------------------------------------------------------
 
 _CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
-_CACHE: dict[str, tuple[float, object]] = {}
-CACHE_SECONDS = 2.0  # one recalculation wave shares one run of the rules
+# book -> (fingerprint of its values and formulas, report): the cells of one recalculation share
+# one run of the rules, and any edit (a new fingerprint) runs them again
+_CACHE: dict[str, tuple[object, object]] = {}
 
 
 def _col(letters: str) -> int:
@@ -351,16 +411,30 @@ def check_messages(findings) -> str:
     return "\n".join(f"{f.severity.label} {f.code} {f.cell}：{f.message}" for f in findings)
 
 
+def book_fingerprint(book):
+    """What the rules depend on, read cheaply (values and formulas: two reads per sheet)."""
+    from .readers.xlwings_grid import _SKIP, sheet_formulas, sheet_rows
+
+    parts = []
+    for sheet in book.sheets:
+        if sheet.name in _SKIP:
+            continue
+        rows = sheet_rows(sheet)
+        formulas = sheet_formulas(sheet, rows)
+        parts.append((sheet.name, repr(rows), repr(sorted((formulas or {}).items()))))
+    return hash(tuple(parts))
+
+
 def _report_for(book):
     from .excel import check_book
 
     key = getattr(book, "fullname", None) or book.name
+    fingerprint = book_fingerprint(book)
     hit = _CACHE.get(key)
-    now = time.monotonic()
-    if hit and now - hit[0] < CACHE_SECONDS:
+    if hit and hit[0] == fingerprint:
         return hit[1]
     report = check_book(book)
-    _CACHE[key] = (now, report)
+    _CACHE[key] = (fingerprint, report)
     return report
 
 
@@ -381,8 +455,8 @@ def check_range(rng, report=None) -> str:
         return f"无法校验：{_reason(e, '读取工作簿时出错，请确认参数是本工作簿中的单元格区域')}"
 
 
-@xw.func
+@xw.func(volatile=True)
 @xw.arg("rng", "range", doc="要查看的单元格区域")
 def PE_CHECK(rng):
-    """列出本工作簿校验发现的、位于该区域内的问题（与“校验”按钮同一套规则）。"""
+    """列出本工作簿校验发现的、位于该区域内的问题（与“校验”按钮同一套规则）。易失函数：工作簿任一单元格改动后自动重算。"""
     return check_range(rng)

@@ -14,8 +14,13 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import tempfile
 
 import pytest
+
+# The record of what perfeval wrote (perfeval_xl/ledger.py) lives in the user's state directory: tests keep
+# their own, so that they neither read nor grow the developer's.
+os.environ["PERFEVAL_STATE_DIR"] = tempfile.mkdtemp(prefix="perfeval_test_state_")
 
 from perfeval_xl import layout as L
 from perfeval_xl.examples import EXAMPLES_DIR, SEED_EXAMPLE, SEED_ORIGINAL, build_seed_example

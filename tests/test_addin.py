@@ -29,6 +29,8 @@ def _ribbon(path):
 
 def test_committed_addin_is_what_the_build_produces(built):
     assert os.path.isfile(COMMITTED), "run: python -m perfeval_xl.addin"
+    if addin.addin_xlwings_version(COMMITTED) != addin.installed_xlwings_version():
+        pytest.skip("built from another xlwings version (its VBA names that version's DLL)")
     with zipfile.ZipFile(COMMITTED) as a, zipfile.ZipFile(built) as b:
         assert a.namelist() == b.namelist()
         for name in a.namelist():

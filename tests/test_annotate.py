@@ -311,7 +311,7 @@ def test_an_annotated_copy_is_not_named_twice(tmp_path):
     from perfeval_xl.batch import annotate_dest
 
     assert default_dest("收件/甲_已校验.xlsx") == "收件/甲_已校验.xlsx"
-    assert default_dest("收件/甲.xls") == "收件/甲_已校验.xlsx"
+    assert default_dest("收件/甲.xls") == "收件/甲_xls_已校验.xlsx"  # beside 甲.ods's copy, not onto it (issue 12)
     assert annotate_dest(str(tmp_path / "in" / "甲_已校验.xlsx"), [str(tmp_path / "in")], str(tmp_path / "out")) \
         == str(tmp_path / "out" / "甲_已校验.xlsx")
 

@@ -36,11 +36,15 @@ def inbox(tmp_path_factory, seed_example, seed_original):
     from perfeval_xl.pipeline import check_file
     from perfeval_xl.writers.annotate import annotate
 
-    # a previous run's annotated copy: recognised by its marks, not by its name
+    from perfeval_xl import ledger
+
+    # a previous run's outputs: ours because our record of what we wrote holds their bytes (ledger.py)
     annotate(seed_example, check_file(seed_example, CheckOptions()), str(d / "区县" / "超预算_已校验.xlsx"))
     shutil.copyfile(seed_example, d / "区县" / "超预算_备份_20250423-101500.xlsx")
+    ledger.record(str(d / "区县" / "超预算_备份_20250423-101500.xlsx"), ledger.KIND_BACKUP)  # as annotate does
     (d / "区县" / "说明.txt").write_text("不是工作簿", encoding="utf-8")
     write_summary([Report("x.xlsx", error="文件已加密")], str(d / "上次的汇总.xlsx"))  # a previous run's summary
+    ledger.record(str(d / "上次的汇总.xlsx"), ledger.KIND_SUMMARY)  # as `perfeval check --summary` does
     return d
 
 
@@ -68,7 +72,10 @@ def test_annotate_dest_mirrors_sub_folders(inbox, tmp_path):
     assert annotate_dest(src, [str(inbox)], out) == os.path.join(out, "市直", "办公室", "益阳市人民政府办公室_2024_已校验.xlsx")
     assert annotate_dest(src, [str(inbox / "市直")], out) == os.path.join(out, "办公室", "益阳市人民政府办公室_2024_已校验.xlsx")
     assert annotate_dest(src, [src], out) == os.path.join(out, "益阳市人民政府办公室_2024_已校验.xlsx")  # a file argument
-    assert annotate_dest(str(inbox / "a.xls"), [str(inbox)], out) == os.path.join(out, "a_已校验.xlsx")
+    # issue 12 item 10: copies of a.xls and a.ods side by side must not be one file
+    assert annotate_dest(str(inbox / "a.xls"), [str(inbox)], out) == os.path.join(out, "a_xls_已校验.xlsx")
+    assert annotate_dest(str(inbox / "a.ods"), [str(inbox)], out) == os.path.join(out, "a_ods_已校验.xlsx")
+    assert annotate_dest(str(inbox / "a.et"), [str(inbox)], out) == os.path.join(out, "a_et_已校验.xlsx")
 
 
 def test_run_reports_every_file_in_input_order(inbox):
@@ -188,24 +195,47 @@ def test_annotation_runs_over_the_pool_with_its_own_bar_and_writes_the_same_file
     assert seen == [(1, 2), (2, 2)]
 
 
-def test_collect_skips_by_content_not_by_name(tmp_path, seed_example):
-    from perfeval_xl.batch import REASON_BACKUP, REASON_MARKED, carries_marks
+def test_collect_skips_only_what_our_record_proves_ours(tmp_path, seed_example):
+    # issue 11: a backup-like name, our defined name or our summary's title used to hide a submission
+    from perfeval_xl.batch import REASON_MARKED
     from perfeval_xl.pipeline import check_file
     from perfeval_xl.writers.annotate import annotate
+    from perfeval_xl.writers.summary import SUMMARY_TITLE
 
     d = tmp_path / "收件箱"
     d.mkdir()
     shutil.copyfile(seed_example, d / "财政局_已校验.xlsx")  # a real submission with an unlucky name
     shutil.copyfile(seed_example, d / "报表.bak.xlsx")
     shutil.copyfile(seed_example, d / "甲_备份_2024年.xlsx")
-    shutil.copyfile(seed_example, d / "甲_备份_20250423-101500.xlsx")
+    shutil.copyfile(seed_example, d / "甲_备份_20250423-101500.xlsx")  # dressed as our backup: a submission
     annotate(seed_example, check_file(seed_example, CheckOptions()), str(d / "renamed.xlsx"))  # a marked copy
-    assert carries_marks(str(d / "renamed.xlsx")) and not carries_marks(str(d / "财政局_已校验.xlsx"))
+    # a submission carrying our copy marker and our summary title, written by the department
+    data = open(seed_example, "rb").read()
+    with zipfile.ZipFile(io.BytesIO(data)) as z, zipfile.ZipFile(d / "伪装.xlsx", "w", zipfile.ZIP_DEFLATED) as out:
+        for info in z.infolist():
+            body = z.read(info)
+            if info.filename == "xl/workbook.xml":
+                body = body.replace(b"</workbook>", b"<definedNames><definedName name=\"perfeval_annotated_copy\">"
+                                                    b"\"1\"</definedName></definedNames></workbook>") \
+                    if b"<definedNames>" not in body else body.replace(
+                        b"<definedNames>", b"<definedNames><definedName name=\"perfeval_annotated_copy\">\"1\""
+                                           b"</definedName>")
+            if info.filename == "docProps/core.xml":
+                body = re.sub(rb"<dc:title>.*?</dc:title>", b"", body).replace(
+                    b"</cp:coreProperties>", f"<dc:title>{SUMMARY_TITLE}</dc:title></cp:coreProperties>".encode())
+            out.writestr(info, body)
     skipped, reasons = [], {}
     files = collect([str(d)], skipped=skipped, reasons=reasons)
-    assert sorted(os.path.basename(f) for f in files) == ["报表.bak.xlsx", "甲_备份_2024年.xlsx", "财政局_已校验.xlsx"]
-    assert reasons == {str(d / "renamed.xlsx"): REASON_MARKED, str(d / "甲_备份_20250423-101500.xlsx"): REASON_BACKUP}
+    assert sorted(os.path.basename(f) for f in files) == ["伪装.xlsx", "报表.bak.xlsx", "甲_备份_2024年.xlsx",
+                                                          "甲_备份_20250423-101500.xlsx", "财政局_已校验.xlsx"]
+    assert reasons == {str(d / "renamed.xlsx"): REASON_MARKED}
     assert sorted(skipped) == sorted(reasons)
-    # an --in-place run marks the folder's own files again: it keeps marked workbooks, not backups
+    reports = run(files, CheckOptions(), jobs=1)
+    assert all(r.error is None and r.metrics.department for r in reports)  # every one judged
+    # an --in-place run marks the folder's own files again: it keeps marked workbooks
     kept = collect([str(d)], skip_marked=False)
-    assert str(d / "renamed.xlsx") in kept and str(d / "甲_备份_20250423-101500.xlsx") not in kept
+    assert str(d / "renamed.xlsx") in kept
+    # a copy we wrote, edited by someone since, is no longer ours: it is checked
+    with open(d / "renamed.xlsx", "ab") as fh:
+        fh.write(b"\0")
+    assert str(d / "renamed.xlsx") in collect([str(d)])

@@ -79,11 +79,14 @@ def test_wrong_calls_exit_2(capsys, seed_original, tmp_path):
     assert run(capsys)[0] == 2
 
 
-def test_a_bad_setting_is_reported_for_the_file(capsys, tmp_path, seed_original):
+def test_a_bad_setting_stops_the_run_with_one_usage_error(capsys, tmp_path, seed_original, monkeypatch):
+    # the bureau's file in the directory the command runs from: broken -> one error, before any file is read
     shutil.copyfile(seed_original, tmp_path / "a.xlsx")
+    shutil.copyfile(seed_original, tmp_path / "b.xlsx")
+    monkeypatch.chdir(tmp_path)
     (tmp_path / "perfeval.toml").write_text("low_execution = \"很多\"\n", encoding="utf-8")
-    code, out, _ = run(capsys, "check", str(tmp_path / "a.xlsx"))
-    assert code == 2 and "low_execution" in out
+    code, out, err = run(capsys, "check", "a.xlsx", "b.xlsx")
+    assert code == 2 and out == "" and err.count("low_execution") == 1
 
 
 def test_config_option_changes_thresholds(capsys, tmp_path, seed_original):
@@ -224,27 +227,31 @@ def _marked_copy(src: str, dest) -> str:
 
 
 def test_earlier_outputs_in_a_folder_are_skipped_aloud_and_checked_when_named(capsys, tmp_path, seed_original):
-    # earlier outputs are told by their content (our marks), backups by the strict timestamp name; the old
-    # expectation (any "*_已校验" name skipped, whatever it held) was the defect
+    # earlier outputs are told by our record of what we wrote (ledger.py), never by a name or marker a
+    # department could forge: "丙_备份_20250423-101500.xlsx" copied by hand is a submission (issue 11)
+    from perfeval_xl import ledger
+
     inbox = tmp_path / "收件箱"
     inbox.mkdir()
     shutil.copyfile(seed_original, inbox / "甲.xlsx")
     for i in range(3):
         _marked_copy(seed_original, inbox / f"乙{i}_已校验.xlsx")
     _marked_copy(seed_original, inbox / "renamed.xlsx")  # a marked copy renamed: still ours
-    shutil.copyfile(seed_original, inbox / "丙_备份_20250423-101500.xlsx")
+    shutil.copyfile(seed_original, inbox / "戊_备份_20250423-101500.xlsx")
+    ledger.record(str(inbox / "戊_备份_20250423-101500.xlsx"), ledger.KIND_BACKUP)  # one we wrote
+    shutil.copyfile(seed_original, inbox / "丙_备份_20250423-101500.xlsx")  # named like ours: checked
     shutil.copyfile(seed_original, inbox / "财政局_已校验.xlsx")  # a real, unmarked submission: checked
-    shutil.copyfile(seed_original, inbox / "丁_备份_2024.xlsx")  # not our backup pattern: checked
+    shutil.copyfile(seed_original, inbox / "丁_备份_2024.xlsx")
     code, out, err = run(capsys, "check", "-q", str(inbox))
     assert "跳过 5 个文件（以前生成的输出，不是报送文件）：以前生成的标注副本，4 个：" \
-           "renamed.xlsx、乙0_已校验.xlsx、乙1_已校验.xlsx等；标注前留的备份，1 个：丙_备份_20250423-101500.xlsx" in err
+           "renamed.xlsx、乙0_已校验.xlsx、乙1_已校验.xlsx等；标注前留的备份，1 个：戊_备份_20250423-101500.xlsx" in err
     assert sorted(os.path.basename(line.split()[0]) for line in out.splitlines()[:-1]) == \
-        ["丁_备份_2024.xlsx", "甲.xlsx", "财政局_已校验.xlsx"]
+        ["丁_备份_2024.xlsx", "丙_备份_20250423-101500.xlsx", "甲.xlsx", "财政局_已校验.xlsx"]
     code, out, err = run(capsys, "check", "--format", "json", str(inbox))
     data = json.loads(out)
-    assert len(data["files"]) == 3 and len(data["skipped"]) == 5 and "跳过" not in err
+    assert len(data["files"]) == 4 and len(data["skipped"]) == 5 and "跳过" not in err
     assert data["skipped_reasons"][str(inbox / "renamed.xlsx")] == "以前生成的标注副本"
-    assert data["skipped_reasons"][str(inbox / "丙_备份_20250423-101500.xlsx")] == "标注前留的备份"
+    assert data["skipped_reasons"][str(inbox / "戊_备份_20250423-101500.xlsx")] == "标注前留的备份"
     named = str(inbox / "乙0_已校验.xlsx")
     code, out, err = run(capsys, "check", "-q", named)
     assert code == 1 and named in out and "跳过" not in err
@@ -269,11 +276,14 @@ def test_annotate_into_the_input_folder_checks_the_inputs(capsys, tmp_path, seed
     inbox = tmp_path / "examples"
     inbox.mkdir()
     shutil.copyfile(seed_original, inbox / "甲.xlsx")
+    code, out, err = run(capsys, "check", "-q", str(inbox), "--annotate", str(inbox))  # not without asking
+    assert code == 2 and "--output-in-inbox" in err and out == "" and os.listdir(inbox) == ["甲.xlsx"]
+    shutil.copyfile(seed_original, inbox / "甲.xlsx")
     shutil.copyfile(seed_example, inbox / "乙.xlsx")
     shutil.copyfile(seed_original, inbox / "丙_已校验.xlsx")  # an unmarked submission: never overwritten
     before = (inbox / "丙_已校验.xlsx").read_bytes()
     for _ in range(2):  # the second run replaces its own copies silently, and checks the same three files
-        code, out, err = run(capsys, "check", "-q", str(inbox), "--annotate", str(inbox))
+        code, out, err = run(capsys, "check", "-q", str(inbox), "--annotate", str(inbox), "--output-in-inbox")
         assert code == 1 and "没有找到" not in err and "跳过" not in err, err
         assert len(out.splitlines()) == 4 and "标注副本已写入：" in err and "（3 个文件）" in err
     assert sorted(os.listdir(inbox)) == ["丙_已校验.xlsx", "丙_已校验_2.xlsx", "乙.xlsx", "乙_已校验.xlsx",

@@ -396,3 +396,30 @@ def test_grid_from_a_live_book_skips_our_sheets_and_keeps_names(first_run):
     names = names_from_book(book)
     assert names["pe_funds_budget"] == ("绩效自评表", "D4")
     assert names["pe_template_version"][0] == ""
+
+
+# ---- a web client without notes (Office.js below ExcelApi 1.18) ---------------------------
+
+def test_a_client_without_notes_gets_fills_and_the_result_sheet(seed_payload):
+    payload = copy.deepcopy(seed_payload)
+    for s in payload["sheets"]:
+        s["notes_supported"] = False
+        s.pop("notes", None)
+    client = Client(payload)
+    report, actions = client.run()
+    assert report.findings
+    assert not [a for a in actions if a["func"] in ("addNote", "setNoteText", "deleteNote")]
+    assert client.marked() == flagged(report)
+    rows = client.values(RESULT_SHEET)
+    notice = [r for r in rows if r and r[0] == "注意"]
+    assert len(notice) == 1 and "不支持批注" in notice[0][1]
+    finding_rows = [r for r in rows if r and isinstance(r[0], (int, float)) and not isinstance(r[0], bool)]
+    assert len(finding_rows) == len(report.findings)
+    assert len(client.alerts) == 1 and client.alerts[0][0].count("不支持批注") == 1
+    # a second run still restores the first run's fills and marks afresh
+    before = dict(client.marked())
+    for s in client.payload["sheets"]:
+        s["notes_supported"] = False
+        s.pop("notes", None)
+    client.run()
+    assert client.marked() == before

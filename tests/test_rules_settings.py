@@ -1,4 +1,4 @@
-"""Settings: defaults, perfeval.toml / pyproject.toml beside the workbook, --config, the 设置 sheet."""
+"""Settings: defaults, perfeval.toml / pyproject.toml in the working directory, --config, the 设置 sheet."""
 from datetime import date
 from decimal import Decimal as D
 
@@ -20,7 +20,8 @@ def test_defaults_are_the_domain_thresholds():
     assert "提高" in s.vague_words and "无" in s.no_reason_words
 
 
-def test_perfeval_toml_beside_the_workbook(tmp_path):
+def test_perfeval_toml_in_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     wb = tmp_path / "a.xlsx"
     (tmp_path / "perfeval.toml").write_text(
         'low_execution = "85%"\nreverse_formula = "ratio"\ngrade_bands = {"优" = 95, "良" = 85, "中" = 70}\n'
@@ -31,7 +32,8 @@ def test_perfeval_toml_beside_the_workbook(tmp_path):
     assert s.ignore == ("PE405",) and s.severity == {"PE301": "error"}
 
 
-def test_pyproject_tool_section_and_explicit_config(tmp_path):
+def test_pyproject_tool_section_and_explicit_config(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     (tmp_path / "pyproject.toml").write_text("[tool.perfeval]\nyoy_change = 50\n", encoding="utf-8")
     assert load_settings(str(tmp_path / "x.xlsx")).yoy_change == D("0.5")
     other = tmp_path / "conf"
@@ -41,17 +43,22 @@ def test_pyproject_tool_section_and_explicit_config(tmp_path):
     assert load_settings(str(tmp_path / "x.xlsx"), config=str(cfg)).yoy_change == D("0.4")
 
 
-def test_sheet_overrides_take_chinese_labels_but_the_bureau_file_wins(tmp_path):
-    # Before QA round 2 the sheet won over the bureau's file for the same key (the defect): now the file wins
-    # and the sheet's attempt is noted (PE417); keys the file leaves open are still taken from the sheet.
-    (tmp_path / "perfeval.toml").write_text("low_execution = 0.8\n", encoding="utf-8")
-    s = load_settings(str(tmp_path / "x.xlsx"), overrides={"执行率下限": "95%", "反向指标公式": "比例",
-                                                              "执行率偏低须说明原因": "否", "今天": "2025-05-01",
-                                                              "": ""})
-    assert s.low_execution == D("0.8") and s.reverse_formula == "ratio"
-    assert s.reason_required_low_execution is False and s.today == date(2025, 5, 1)
+def test_sheet_overrides_take_chinese_labels_and_may_only_make_checks_stricter(tmp_path):
+    # issue 11: the sheet may only make checks stricter (key by key) unless the bureau allows more.
+    cfg = tmp_path / "perfeval.toml"
+    cfg.write_text("low_execution = 0.8\n", encoding="utf-8")
+    s = load_settings(config=str(cfg), overrides={"执行率下限": "95%", "反向指标公式": "比例",
+                                                   "执行率偏低须说明原因": "否", "今天": "2025-05-01",
+                                                   "容差": "0.005", "": ""})
+    assert s.low_execution == D("0.95") and s.tolerance == D("0.005")  # stricter: applied
+    assert s.reverse_formula == "linear" and s.reason_required_low_execution is True and s.today is None
     notes = {k: why for k, _, why in s.sheet_notes}
-    assert "财政局" in notes["执行率下限"] and notes["反向指标公式"] is None and notes["今天"] is None
+    assert notes["执行率下限"] is None and notes["容差"] is None
+    assert "只能让校验更严" in notes["执行率偏低须说明原因"] and "只能由财政局" in notes["反向指标公式"]
+    assert "只能由财政局" in notes["今天"]
+    cfg.write_text('low_execution = 0.8\nsheet_may_relax = ["执行率下限", "today"]\n', encoding="utf-8")
+    s = load_settings(config=str(cfg), overrides={"执行率下限": "50%", "今天": "2025-05-01", "容差": "1"})
+    assert s.low_execution == D("0.5") and s.today == date(2025, 5, 1) and s.tolerance == D("0.01")
     assert load_settings(overrides={"执行率下限": "95%"}).low_execution == D("0.95")  # no bureau file
 
 
@@ -75,7 +82,8 @@ def test_broken_toml_is_a_config_error(tmp_path):
         load_settings(config=str(cfg))
 
 
-def test_the_documented_example_settings_file_loads(tmp_path):
+def test_the_documented_example_settings_file_loads(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     import re
     from pathlib import Path
 
@@ -108,11 +116,13 @@ def test_a_bad_settings_sheet_makes_the_file_fail_with_the_key_named(tmp_path, s
     assert report.error and "执行率上限" in report.error and not report.findings
 
 
-def test_where_a_low_execution_reason_may_stand_is_a_setting(tmp_path):
+def test_where_a_low_execution_reason_may_stand_is_a_setting(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     s = Settings()
     assert s.execution_reason_level2 == ("成本",) and "预算" in s.execution_reason_keywords
-    s = load_settings(overrides={"执行率原因所在二级指标": "数量，成本", "执行率原因所在三级指标关键词": "经费"})
-    assert s.execution_reason_level2 == ("数量", "成本") and s.execution_reason_keywords == ("经费",)
+    s = load_settings(overrides={"执行率原因所在二级指标": "数量，成本", "执行率原因所在三级指标关键词": "预算"})
+    # a sheet may narrow where a reason counts (stricter), not widen it
+    assert s.execution_reason_level2 == ("成本",) and s.execution_reason_keywords == ("预算",)
     (tmp_path / "perfeval.toml").write_text('execution_reason_keywords = ["预算"]\n', encoding="utf-8")
     assert load_settings(str(tmp_path / "a.xlsx")).execution_reason_keywords == ("预算",)
 
@@ -138,9 +148,10 @@ def test_a_settings_sheet_cannot_silence_the_rules_under_a_bureau_config(tmp_pat
     assert any("忽略规则: PE1,PE2,PE3,PE4,PE5" in m for m in notes) and any("执行率下限: 50%" in m for m in notes)
 
 
-def test_a_settings_sheet_does_not_replace_the_ignore_list_beside_the_files(tmp_path, seed_original):
+def test_a_settings_sheet_does_not_replace_the_ignore_list_beside_the_files(tmp_path, seed_original, monkeypatch):
     from perfeval_xl.pipeline import CheckOptions, check_file
 
+    monkeypatch.chdir(tmp_path)
     (tmp_path / "perfeval.toml").write_text('ignore = ["PE405"]\n', encoding="utf-8")
     path = add_settings_sheet(seed_original, tmp_path / "a.xlsx", [("忽略规则", "PE3")])
     codes = {f.code for f in check_file(path, CheckOptions()).findings}
@@ -149,18 +160,20 @@ def test_a_settings_sheet_does_not_replace_the_ignore_list_beside_the_files(tmp_
 
 @pytest.mark.parametrize("where,codes", [("select", "PE9O"), ("select", "PE-205"), ("ignore", "PE3O8")])
 def test_unknown_rule_codes_in_a_settings_file_are_config_errors(tmp_path, where, codes):
+    from perfeval_xl.pipeline import check_settings_codes
+
     (tmp_path / "perfeval.toml").write_text(f'{where} = ["PE1", "{codes}"]\n', encoding="utf-8")
-    with pytest.raises(ConfigError, match=f"没有规则 {codes}"):
-        load_settings(str(tmp_path / "a.xlsx"))
+    with pytest.raises(ConfigError, match=f"没有规则 {codes}"):  # the caller checks codes, settings know no rules
+        check_settings_codes(load_settings(config=str(tmp_path / "perfeval.toml")))
 
 
 def test_unknown_rule_codes_elsewhere_are_config_errors(tmp_path, seed_original):
     from perfeval_xl.pipeline import CheckOptions, check_file
 
-    with pytest.raises(ConfigError, match="没有规则 PE999"):
-        load_settings(overrides={"忽略规则": "PE999"})
+    from perfeval_xl.pipeline import check_settings_codes
+
     with pytest.raises(ConfigError, match="没有规则 PE399"):
-        load_settings(overrides={"severity": {"PE399": "error"}})
+        check_settings_codes(Settings(severity={"PE399": "error"}))
     for opts, bad in ((CheckOptions(select=("PE-205",)), "--select：没有规则 PE-205"),
                       (CheckOptions(ignore=("PE2", "PE3O8")), "--ignore：没有规则 PE3O8")):
         report = check_file(seed_original, opts)
@@ -183,16 +196,19 @@ def test_nonsense_grade_bands_are_config_errors(bands, why):
 
 
 def test_grade_bands_in_any_order_mean_the_same(tmp_path):
-    s = load_settings(overrides={"等级划分": "中=60,优=95,良=85"})
+    (tmp_path / "b.toml").write_text('"等级划分" = "中=60,优=95,良=85"\n', encoding="utf-8")
+    s = load_settings(config=str(tmp_path / "b.toml"))
     assert [k for k, _ in s.grade_bands] == ["优", "良", "中", "差"] and s.grade_of(D("99.6")) == "优"
     assert s.grade_of(D(90)) == "良"
 
 
-def test_the_sum_tolerance_is_capped():
+def test_the_sum_tolerance_is_capped(tmp_path):
     s = Settings()
     assert s.sum_tolerance(1) == D("0.01") and s.sum_tolerance(5) == D("0.05")
     assert s.sum_tolerance(2000) == D("0.10")  # used to be 20.00
-    assert load_settings(overrides={"容差上限": "0.5"}).sum_tolerance(2000) == D("0.5")
+    (tmp_path / "b.toml").write_text('"容差上限" = 0.5\n', encoding="utf-8")
+    assert load_settings(config=str(tmp_path / "b.toml")).sum_tolerance(2000) == D("0.5")
+    assert load_settings(overrides={"容差上限": "0.5"}).sum_tolerance(2000) == D("0.10")  # a sheet: stricter only
 
 
 def test_an_unknown_sheet_key_suggests_the_closest(tmp_path, seed_original):
@@ -205,7 +221,8 @@ def test_an_unknown_sheet_key_suggests_the_closest(tmp_path, seed_original):
     assert "“设置”工作表" in report.error and "执行率下线" in report.error and "是否是“执行率下限”？" in report.error
 
 
-def test_severity_levels_in_chinese_and_a_bad_level_shown_plainly(tmp_path):
+def test_severity_levels_in_chinese_and_a_bad_level_shown_plainly(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     (tmp_path / "perfeval.toml").write_text('[severity]\nPE301 = "错误"\nPE308 = "警告"\nPE405 = "提示"\n',
                                              encoding="utf-8")
     s = load_settings(str(tmp_path / "a.xlsx"))
@@ -244,8 +261,8 @@ def test_repeats_without_cells_and_distinct_keys_still_load():
     with pytest.raises(ConfigError, match="重复") as e:  # no cells (a caller that has only the pairs)
         load_settings(overrides={"low_execution": "95%", "执行率下限": "50%"})
     assert "设置!" not in str(e.value)
-    s = load_settings(overrides={"执行率下限": "95%", "容差": "0.02"}, cells={"执行率下限": ["A2"], "容差": ["A3"]})
-    assert s.low_execution == D("0.95") and s.tolerance == D("0.02")
+    s = load_settings(overrides={"执行率下限": "95%", "容差": "0.005"}, cells={"执行率下限": ["A2"], "容差": ["A3"]})
+    assert s.low_execution == D("0.95") and s.tolerance == D("0.005")
 
 
 @pytest.mark.parametrize("fast", [False, True])

@@ -24,7 +24,8 @@ def _extent(sheet) -> tuple[int, int]:
 def sheet_rows(sheet) -> list[list]:
     """Values from A1 to the used range's last cell (one read per sheet), as rows of raw values."""
     rows, cols = _extent(sheet)
-    values = sheet.range((1, 1), (rows, cols)).options(ndim=2).value
+    # err_to_str: Excel error values read as "#DIV/0!" (as the file readers give them), never as blanks
+    values = sheet.range((1, 1), (rows, cols)).options(ndim=2, err_to_str=True).value
     return values or [[None]]
 
 

@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 from ..errors import ReadError
 
 MAX_TEXT_BYTES = 20 * 1024 * 1024
-MAX_DOCX_EXPANDED = 200 * 1024 * 1024
+MAX_DOCX_EXPANDED = 200 * 1024 * 1024  # declared size of all parts
+# A report is a few hundred KB. The parts python-docx parses into a tree (a tree costs ~10x the XML) are
+# measured by decompressing them, not by the sizes the zip declares (which a bomb can understate).
+MAX_DOCX_MEMBERS = 1_000
+MAX_DOCX_XML = 20 * 1024 * 1024  # bytes of word/document.xml and every other XML part, really decompressed
+MAX_PARAGRAPH_CHARS = 50_000  # one paragraph (a long one is ~2 000): more is pasted data, not prose
 
 
 @dataclass
@@ -94,10 +99,16 @@ def _docx_blocks(path: str) -> list[Block]:
     if not zipfile.is_zipfile(path):
         raise ReadError(path, "不是有效的 .docx 文件（可能已损坏，或是改了扩展名的 .doc）")
     with zipfile.ZipFile(path) as z:  # a report is small; a huge expansion is a zip bomb, not a report
-        if sum(i.file_size for i in z.infolist()) > MAX_DOCX_EXPANDED:
+        infos = z.infolist()
+        if len(infos) > MAX_DOCX_MEMBERS:
+            raise ReadError(path, f"报告文件内部件过多（{len(infos)} 个，上限 {MAX_DOCX_MEMBERS} 个），疑似异常构造")
+        if sum(i.file_size for i in infos) > MAX_DOCX_EXPANDED:
             raise ReadError(path, "报告文件解压后过大（超过 200 MB），不像正常的报告")
         if "word/document.xml" not in z.namelist():
             raise ReadError(path, "不是 Word 文档（缺少 word/document.xml）")
+        for info in infos:
+            if info.filename.endswith((".xml", ".rels")):
+                _check_part(path, z, info)
     try:
         doc = Document(path)
     except Exception as e:  # python-docx raises several kinds for a broken package
@@ -119,10 +130,34 @@ def _docx_blocks(path: str) -> list[Block]:
             blocks.append(Block("table", nt, rows=rows))
         else:
             t = item.text.strip()
+            if len(t) > MAX_PARAGRAPH_CHARS:
+                raise ReadError(path, f"报告第 {np + 1} 段有 {len(t)} 个字符，超过上限 {MAX_PARAGRAPH_CHARS} 个，"
+                                      "不像正常的报告正文（可能粘贴了大量数据）")
             if t:
                 np += 1
                 blocks.append(Block("para", np, t))
     return blocks
+
+
+def _check_part(path: str, z: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """Decompress one XML part in chunks, counting: refuse it past MAX_DOCX_XML (or with a DOCTYPE)."""
+    n = 0
+    try:
+        with z.open(info) as fh:
+            head = fh.read(4096)
+            if re.search(rb"<!\s*(DOCTYPE|ENTITY)", head, re.I):
+                raise ReadError(path, f"报告部件 {info.filename} 含有 XML 实体声明，疑似恶意构造，已拒绝读取")
+            n = len(head)
+            while n <= MAX_DOCX_XML:
+                chunk = fh.read(1 << 20)
+                if not chunk:
+                    return
+                n += len(chunk)
+    except ReadError:
+        raise
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError, NotImplementedError) as e:
+        raise ReadError(path, f"报告文件已损坏（部件 {info.filename} 无法解压：{type(e).__name__}）") from None
+    raise ReadError(path, f"报告部件 {info.filename} 解压后超过 {MAX_DOCX_XML >> 20} MB，疑似“压缩炸弹”，已拒绝读取")
 
 
 def text_blocks(text: str) -> list[Block]:

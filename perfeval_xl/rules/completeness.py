@@ -119,6 +119,7 @@ def pe403(ctx: Ctx) -> None:
             ctx.add("PE403", v, f"{sheet}的填报日期“{v.display}”不是有效日期", "日期，如 2025-04-22", v.display)
 
 
+MAX_PHONE_CHARS = 40  # bounds the work of any settings regex (safe subset: settings._unsafe_regex)
 _PHONE_SPACE = re.compile(r"[\s　]")
 _PHONE_SPLIT = re.compile(r"[,，/、;；]")
 
@@ -148,7 +149,8 @@ def pe404(ctx: Ctx) -> None:
             continue
         text = _phone_text(v)
         parts = [p for p in _PHONE_SPLIT.split(text) if p]
-        if not parts or not all(any(p.fullmatch(x) for p in pats) for x in parts):
+        # a number longer than MAX_PHONE_CHARS is no phone number: settings regexes never see long text
+        if not parts or not all(len(x) <= MAX_PHONE_CHARS and any(p.fullmatch(x) for p in pats) for x in parts):
             ctx.add("PE404", v, f"{sheet}的联系电话“{v.display}”不是手机号或固定电话", "手机号或固定电话", v.display)
 
 
@@ -378,9 +380,9 @@ def pe415(ctx: Ctx) -> None:
 
 @rule(info("PE417", "工作簿的“设置”表改变了校验设置", I, C, """
 报送的工作簿带有“设置”工作表（A 列设置项、B 列值），改变了本工具的阈值（如执行率下限、等级划分）。为防止报送单位
-降低财政局的校验要求：财政局设置文件（--config，或工作簿旁的 perfeval.toml / pyproject.toml [tool.perfeval]）
-已规定的设置项，以“设置”表为准的写法不采用；启用规则、忽略规则、规则级别只能由财政局规定，“设置”表中的一律不采用。
-“设置”表中的每一项（采用的和未采用的）都在这里列出，复核人据此判断。改正：删除“设置”工作表，或与财政局确认。"""))
+降低财政局的校验要求：“设置”表只能让校验更严（如调高执行率下限、调低容差），放宽的写法不采用（财政局设置文件
+——--config，或运行命令的当前目录中的 perfeval.toml——可用 sheet_may_relax 逐项允许）；权重、等级划分等没有“更严”
+方向的设置项，以及启用规则、忽略规则、规则级别，只能由财政局规定。采用的列为提示，未采用的列为警告，复核人据此判断。改正：删除“设置”工作表，或与财政局确认。"""))
 def pe417(ctx: Ctx) -> None:
     notes = ctx.s.sheet_notes
     if not notes:
@@ -395,4 +397,4 @@ def pe417(ctx: Ctx) -> None:
                     f"{key}: {value}")
         else:
             ctx.add("PE417", where, f"工作簿的“设置”表试图改变校验设置：{key}: {value}（未采用：{why}）",
-                    "财政局的设置", f"{key}: {value}")
+                    "财政局的设置", f"{key}: {value}", severity=W)  # an attempt: visible

@@ -13,6 +13,7 @@ annotate(src, report, dest=None, *, in_place=False, backup=True) -> str (the pat
 """
 from __future__ import annotations
 
+import io
 import math
 import os
 import posixpath
@@ -34,28 +35,17 @@ from ..marks import (
 )
 from ..safety import preflight
 
-ANNOTATED_SUFFIX = "_已校验"
-BACKUP_INFIX = "_备份_"
+from ..ledger import ANNOTATED_SUFFIX, BACKUP_INFIX, KIND_BACKUP, KIND_COPY, annotate_dest, backup_path, default_dest
+from ..ledger import ext_for as _ext_for
+from ..ledger import record as _record
+
+__all__ = ["annotate", "annotate_many", "default_dest", "backup_path", "ANNOTATED_SUFFIX", "BACKUP_INFIX",
+           "FileChanged"]
 CONVERT_TIMEOUT = 120  # seconds for one LibreOffice conversion of an .xls/.ods
 
 
-def default_dest(src: str, fmt: str | None = None) -> str:
-    """<name>_已校验<ext>; a copy that is already annotated keeps its name (never "_已校验_已校验")."""
-    stem, ext = os.path.splitext(src)
-    if stem.endswith(ANNOTATED_SUFFIX):
-        stem = stem[: -len(ANNOTATED_SUFFIX)]
-    return stem + ANNOTATED_SUFFIX + _ext_for(fmt, ext)
-
-
-def backup_path(src: str) -> str:
-    """<name>_备份_<YYYYmmdd-HHMMSS><ext>; never an existing file (two runs in one second keep both)."""
-    stem, ext = os.path.splitext(src)
-    base = f"{stem}{BACKUP_INFIX}{datetime.now():%Y%m%d-%H%M%S}"
-    path, n = base + ext, 1
-    while os.path.exists(path):
-        n += 1
-        path = f"{base}-{n}{ext}"
-    return path
+class FileChanged(Exception):
+    """--in-place: the file on disk is no longer the one that was checked (its size, time or hash differ)."""
 
 
 def new_file_mode() -> int:
@@ -73,18 +63,15 @@ def new_file_mode() -> int:
     return 0o666 & ~mask
 
 
-def _ext_for(fmt: str | None, ext: str) -> str:
-    if fmt == "xlsm":
-        return ".xlsm"
-    if fmt in ("xlsx", "xls", "ods") or ext.lower() in (".xls", ".ods", ".xlsx", ""):
-        return ".xlsx"  # openpyxl writes OOXML only
-    return ext
-
-
 def annotate(src: str, report: Report, dest: str | None = None, *, in_place: bool = False,
-             backup: bool = True, plan: MarkPlan | None = None, backups: list | None = None) -> str:
+             backup: bool = True, plan: MarkPlan | None = None, backups: list | None = None,
+             expect: tuple | None = None) -> str:
     """Write the marked workbook; returns its path. `backups`, when a list, receives the backup
-    written by in_place (so that a front end can say where it is)."""
+    written by in_place (so that a front end can say where it is).
+    expect: (size, mtime_ns, sha256) of the file as it was checked; in place, the file is read once, and
+    marked only if those bytes are still that file (else FileChanged: the caller checks it again). The
+    backup and the marks are made from the same bytes that were verified. Every file written is recorded
+    (ledger.record) so that a later batch knows it is ours."""
     src = os.fspath(src)
     fmt = preflight(src)
     converted_from = None
@@ -113,19 +100,25 @@ def annotate(src: str, report: Report, dest: str | None = None, *, in_place: boo
         if os.path.dirname(target):
             os.makedirs(os.path.dirname(target), exist_ok=True)
         backup_written = None
-        if in_place and target == src and backup:
-            backup_written = backup_path(src)
-            shutil.copy2(src, backup_written)
+        data = None
+        if in_place and target == src:
+            data = _verified_bytes(src, expect)
+            if backup:
+                backup_written = backup_path(src)
+                _write_new(backup_written, data, src)
+                _record(backup_written, KIND_BACKUP)
         plan = plan or plan_marks(report, generated=f"{datetime.now():%Y-%m-%d %H:%M}")
-        wb = _load(load_path, fmt)
+        wb = _load(load_path, fmt, data if not converted_from else None)
         apply_plan(wb, plan, note=_conversion_note(src, converted_from))
         _mark_as_copy(wb, copy=target != src)
         # openpyxl writes formulas without their results: put the source's cached values back
         # (marking changes no value, so they stay valid) before the file takes its place
-        cached = read_cached_values(load_path)
+        cached = read_cached_values(io.BytesIO(data) if data is not None and not converted_from else load_path)
         # in place the file keeps its own mode (the backup too: copy2); a new file gets the umask's
         mode = os.stat(src).st_mode & 0o7777 if in_place and target == src else new_file_mode()
         _atomic_save(wb, target, lambda tmp: restore_cached_values(tmp, cached), mode=mode)
+        if target != src:
+            _record(target, KIND_COPY)
         if backups is not None and backup_written:
             backups.append(backup_written)
         return target
@@ -147,13 +140,51 @@ def _mark_as_copy(wb, copy: bool) -> None:
         wb.defined_names[COPY_NAME] = DefinedName(COPY_NAME, attr_text='"1"')
 
 
-def _load(path: str, fmt: str):
+def _verified_bytes(src: str, expect: tuple | None) -> bytes:
+    """The file's bytes, read once; with expect, only if they are still the checked file's."""
+    import hashlib
+    import stat as _stat
+
+    with open(src, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not _stat.S_ISREG(st.st_mode):
+            raise ReadError(src, "不是普通文件，不能直接标注")
+        data = fh.read()
+    if expect is not None:
+        size, mtime_ns, digest = expect
+        if st.st_size != size or st.st_mtime_ns != mtime_ns or hashlib.sha256(data).hexdigest() != digest:
+            raise FileChanged(src)
+    return data
+
+
+def _write_new(path: str, data: bytes, like: str) -> None:
+    """A new file (never replacing one) holding data, with like's mode and times (as copy2 gave)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        shutil.copystat(like, path)
+    except BaseException:
+        if os.path.exists(path):
+            os.unlink(path)
+        raise
+
+
+def _load(path: str, fmt: str, data: bytes | None = None):
     import openpyxl
 
+    from ..safety import check_openpyxl_safe
+
     try:
+        check_openpyxl_safe(path, data)  # real extents and merges: openpyxl expands every merged cell
         # a file object: openpyxl would refuse a real .xlsx that is merely named .xls
+        if data is not None:
+            return openpyxl.load_workbook(io.BytesIO(data), keep_vba=(fmt == "xlsm"), keep_links=True,
+                                          rich_text=True)
         with open(path, "rb") as fh:
             return openpyxl.load_workbook(fh, keep_vba=(fmt == "xlsm"), keep_links=True, rich_text=True)
+    except ReadError:
+        raise
     except Exception as e:  # openpyxl raises many kinds on malformed parts
         raise ReadError(path, f"无法用 openpyxl 打开以写入标注（{type(e).__name__}: {e}）") from None
 
@@ -195,8 +226,10 @@ def _convert_to_xlsx(src: str, fmt: str, workdir: str) -> str:
     cmd = [soffice, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
            "--convert-to", "xlsx", "--outdir", workdir, inp]
     try:
+        from ..isolation import lift_memory_limit  # a pool worker's memory cap is not LibreOffice's
+
         subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=CONVERT_TIMEOUT,
-                       check=False)
+                       check=False, preexec_fn=lift_memory_limit if os.name == "posix" else None)
     except subprocess.TimeoutExpired:
         raise ReadError(src, f"LibreOffice 转换 .{fmt} 超时（{CONVERT_TIMEOUT} 秒），无法标注") from None
     out = os.path.join(workdir, "in.xlsx")
@@ -606,8 +639,6 @@ def annotate_many(pairs, outdir: str | None = None, *, inputs=(), in_place: bool
 
     Returns (src, written path or None, Chinese reason when not written). Never stops on one bad file.
     """
-    from ..batch import annotate_dest
-
     out = []
     for src, report in pairs:
         if report.error:
