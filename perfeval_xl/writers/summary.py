@@ -49,7 +49,7 @@ CHARTS_SHEET = "图表"
 SUMMARY_COLUMNS = ("单位", "项目名称", "表样", "年度", "全年预算数", "全年执行数", "执行率", "自评总分", "复核总分",
                    "等级", "错误数", "警告数", "提示数", "文件", "说明")
 LINK_COLUMN = "标注副本"  # inserted before 说明 when the run wrote annotated copies
-SUMMARY_WIDTHS = dict(zip(SUMMARY_COLUMNS, (26, 18, 14, 6, 12, 12, 8, 8, 8, 9, 6, 6, 6, 34, 40)))
+SUMMARY_WIDTHS = dict(zip(SUMMARY_COLUMNS, (26, 18, 14, 6, 12, 12, 10, 8, 8, 9, 6, 6, 6, 34, 40)))
 SUMMARY_WIDTHS[LINK_COLUMN] = 9
 NUMBER_FORMATS = {"年度": "0", "全年预算数": "#,##0.00", "全年执行数": "#,##0.00", "执行率": "0.00%",
                   "自评总分": "0.00", "复核总分": "0.00", "错误数": "0", "警告数": "0", "提示数": "0"}
