@@ -151,7 +151,18 @@ def build_parser() -> argparse.ArgumentParser:
             raise
     else:
         report_cli.register(sub)
+    _own_parsers(sub)
     return p
+
+
+def _own_parsers(subparsers) -> None:
+    """Each subcommand's parser (at every depth) remembers itself: a wrong option is then reported with that
+    subcommand's usage, not the top one (the deepest parser given is the one that was used)."""
+    for sp in dict.fromkeys(subparsers.choices.values()):
+        sp.set_defaults(_parser=sp)
+        for action in sp._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _own_parsers(action)
 
 
 SHOW_NAMES = 3  # file names listed in a message before "等"
@@ -215,6 +226,10 @@ def cmd_check(args) -> int:
         return EXIT_FAILED
     if args.summary_rows is not None and args.summary_rows < 0:
         print("perfeval：--summary-rows 不能为负数", file=sys.stderr)
+        return EXIT_FAILED
+    wrong = check_usage(args)  # once, before any file is read
+    if wrong:
+        print(f"perfeval check：{wrong}", file=sys.stderr)
         return EXIT_FAILED
     if args.annotate and args.in_place:
         print("perfeval：--annotate 与 --in-place 只能选一个", file=sys.stderr)
@@ -371,6 +386,29 @@ def cmd_check(args) -> int:
     return EXIT_FINDINGS if has_errors else EXIT_CLEAN
 
 
+def check_usage(args) -> str | None:
+    """What is wrong with a `check` call as typed (Chinese), or None: a --summary that is a folder or whose
+    extension does not match what is written. Said once, before any file is read (unknown rule codes are
+    checked with the bureau's settings, also before any file is read; where outputs may go, _output_problem)."""
+    summary = getattr(args, "summary", None)
+    if summary:
+        return output_usage(summary, ".xlsx", "--summary")
+    return None
+
+
+def output_usage(path: str, ext: str, option: str = "-o") -> str | None:
+    """An output file option (-o) that is a folder, or has another extension than what is written: the Chinese
+    reason, or None."""
+    shown = inert_line(path)
+    if os.path.isdir(path) or path.endswith(("/", os.sep)):
+        return f"{option} 应为一个 {ext} 文件，而 {shown} 是文件夹（例如：{option} {os.path.join(shown, '输出' + ext)}）"
+    got = os.path.splitext(path)[1].lower()
+    if got != ext:
+        stem = os.path.splitext(shown)[0] if got else shown
+        return f"{option} 只能写成 {ext} 文件，{shown} 的扩展名不符（请改为 {stem}{ext}）"
+    return None
+
+
 def _os_message(e: Exception) -> str:
     from .errors import os_error_text
 
@@ -443,8 +481,15 @@ def cmd_rules(args) -> int:
     from .rules import run_rules  # noqa: F401  (registers the workbook rules; report rules register in build_parser)
 
     if args.code:
-        info = CATALOG.get(args.code.strip().upper())
+        code = args.code.strip().upper()
+        info = CATALOG.get(code)
         if info is None:
+            if code.startswith("PR"):
+                from . import report  # noqa: F401  (registers the report rules)
+            family = {c: i for c, i in CATALOG.items() if code and c.startswith(code)}
+            if family:  # "PE2": the prefix's rules, as --select PE2 would pick them
+                sys.stdout.write(render_rules(family, color=use_color(sys.stdout)))
+                return EXIT_CLEAN
             print(f"perfeval：没有规则 {args.code}（用 perfeval rules 查看全部）", file=sys.stderr)
             return EXIT_FAILED
         sys.stdout.write(render_rule(info))
@@ -466,6 +511,10 @@ def cmd_forms(args) -> int:
 def cmd_template(args) -> int:
     from .template import build_template
 
+    wrong = output_usage(args.output, ".xlsx")
+    if wrong:
+        print(f"perfeval template：{wrong}", file=sys.stderr)
+        return EXIT_FAILED
     try:
         path = build_template(args.output)
     except OSError as e:
@@ -509,7 +558,9 @@ def cmd_serve(args) -> int:
 def main(argv=None) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # a misspelled option: said by the subcommand it was meant for, with its usage
+            _unknown(getattr(args, "_parser", None) or parser, extra)
     except SystemExit as e:  # --help, --version, or a wrong call: return its code instead of exiting
         return int(e.code or 0) if not isinstance(e.code, str) else EXIT_FAILED
     if not getattr(args, "func", None):
@@ -526,6 +577,20 @@ def main(argv=None) -> int:
         except (OSError, ValueError):
             pass
         return EXIT_FAILED
+
+
+def _unknown(parser, extra) -> None:
+    """parser.error for options it does not know, naming the nearest one it does ("--formt" -> "--format")."""
+    import difflib
+
+    known = [o for a in parser._actions for o in a.option_strings]
+    hints = []
+    for word in extra:
+        if word.startswith("-"):
+            close = difflib.get_close_matches(word.split("=", 1)[0], known, n=1, cutoff=0.6)
+            if close:
+                hints.append(f"{word} 是不是 {close[0]}？")
+    parser.error(f"unrecognized arguments: {' '.join(extra)}" + ("（" + "；".join(hints) + "）" if hints else ""))
 
 
 if __name__ == "__main__":

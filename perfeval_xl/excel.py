@@ -63,7 +63,9 @@ def summary_text(report: Report, *, all_marked: bool = True, result_sheet: bool 
     lines = [f"错误 {report.errors} 项，警告 {report.warnings} 项，提示 {report.infos} 项"]
     m = report.metrics or Metrics()
     if m.total_score is not None:
-        lines.append(f"复核总分 {m.total_score:.2f}，等级 {m.grade or '—'}")
+        lines.append(f"复核总分 {m.total_score:.2f}，等级 {m.grade or '—'}" + ("（暂定）" if m.score_provisional else ""))
+        if m.score_provisional and m.score_note:
+            lines.append(m.score_note)
     if m.self_total_score is not None and m.total_score is not None and m.self_total_score != m.total_score:
         lines.append(f"（表中自评总分 {m.self_total_score:.2f}）")
     if not report.findings:

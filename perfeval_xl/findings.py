@@ -29,6 +29,9 @@ class Finding:
     message: str  # Chinese: what is wrong, where, what was expected, what was found
     expected: str | None = None
     actual: str | None = None
+    # Other cells the fix touches, as (sheet, cell): the 分值 cells under a heading whose sum is wrong, the
+    # sub-line that causes a parent's overspend. Marked too; the finding is still counted once (issue 12).
+    related: tuple[tuple[str, str], ...] = ()
 
     def to_dict(self) -> dict:
         return {
@@ -39,6 +42,7 @@ class Finding:
             "message": self.message,
             "expected": self.expected,
             "actual": self.actual,
+            "related": [{"sheet": s, "cell": c} for s, c in self.related],
         }
 
 

@@ -44,6 +44,21 @@ FILL = {
     Severity.WARNING: "FFFFEB9C",  # amber
     Severity.INFO: "FFDDEBF7",  # light blue
 }
+# The template's own conditional formats paint overspent cells red over any fill we set, so a fill alone
+# cannot tell severity there: every note line and the note's first line carry a symbol, and the 校验结果
+# sheet has a legend (issue 12). The symbols are in GB2312, so every Chinese font has them.
+SYMBOL = {
+    Severity.ERROR: "■",
+    Severity.WARNING: "▲",
+    Severity.INFO: "●",
+}
+# ... and a border, which conditional formats of the template (fills only) never cover: error a thick dark red
+# frame, warning a medium dashed dark amber one, info a thin dotted blue one. (style, ARGB)
+BORDER = {
+    Severity.ERROR: ("thick", "FFC00000"),
+    Severity.WARNING: ("mediumDashed", "FFBF8F00"),
+    Severity.INFO: ("dotted", "FF2F75B5"),
+}
 FONT_COLOR = {  # for the 严重程度 column of the result sheet
     Severity.ERROR: "FF9C0006",
     Severity.WARNING: "FF9C5700",
@@ -54,7 +69,7 @@ RESULT_COLUMNS = ("序号", "严重程度", "代码", "工作表", "单元格", 
 RESULT_WIDTHS = (6, 9, 9, 16, 10, 70, 16, 16)  # minimum widths; _result_sheet widens to fit the text
 RESULT_WRAP_COLS = (5, 6, 7)  # 0-based: 说明, 应为, 实为 wrap (rows grow, never a fixed height)
 MAX_MEASURED_WIDTH = 40  # a measured column (not 说明) never grows past this
-LEDGER_HEADER = ("工作表", "单元格", "原填充类型", "原填充前景色", "原填充背景色", "原批注", "原批注作者")
+LEDGER_HEADER = ("工作表", "单元格", "原填充类型", "原填充前景色", "原填充背景色", "原批注", "原批注作者", "原边框")
 LEDGER_VERSION = "perfeval-ledger-1"  # A1 of the ledger sheet; a newer format must not be misread
 
 _CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]{1,7})$")
@@ -69,6 +84,9 @@ class CellMark:
     fill: str  # ARGB, from FILL
     note: str  # NOTE_HEADER + one line per finding
     codes: tuple[str, ...]
+    # added later, with a default, so that older appliers keep working: the frame that stays visible where the
+    # template's conditional formats paint the cell (border_spec format; "" = none)
+    border: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +123,7 @@ class LedgerEntry:
     bg: str = ""
     note: str = ""  # the cell's own comment text ("" = none)
     note_author: str = ""
+    border: str = ""  # the cell's own border, border_spec format ("" = none, or not recorded by an older run)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +187,7 @@ def needs_text_guard(value) -> bool:
 
 
 def finding_line(f: Finding) -> str:
-    line = f"[{f.code} {f.severity.label}] {f.message}"
+    line = f"{SYMBOL[f.severity]}[{f.code} {f.severity.label}] {f.message}"
     extra = []
     if f.expected not in (None, ""):
         extra.append(f"应为 {f.expected}")
@@ -177,6 +196,20 @@ def finding_line(f: Finding) -> str:
     if extra and not all(e.split(" ", 1)[1] in f.message for e in extra):
         line += "（" + "，".join(extra) + "）"
     return line
+
+
+def note_size(text: str, width: int = 360) -> tuple[int, int]:
+    """A note box (width, height in px) that shows its text whole: at 9 pt a half-width character is ~7 px and a
+    CJK one ~13; each line wraps at the box width. Grows wider before it grows very tall."""
+    def lines_at(w: int) -> int:
+        per_line = max(8, (w - 12) // 7)  # half-width units per line
+        return sum(max(1, -(-text_width(ln) // per_line)) for ln in text.split("\n"))
+
+    n = lines_at(width)
+    if n > 24:
+        width = 520
+        n = lines_at(width)
+    return width, min(900, 14 + 16 * n)
 
 
 def compose_note(mark: CellMark, original: str = "") -> str:
@@ -205,12 +238,40 @@ def is_mark_fill(pattern: str, fg: str) -> bool:
     return pattern == "solid" and fg.upper() in {f"RGB:{c}" for c in FILL.values()}
 
 
+def border_spec(sides: dict[str, tuple[str, str]]) -> str:
+    """{"left": ("thin", "rgb:FF000000"), ...} -> "left=thin:rgb:FF000000;right=;top=;bottom=" (sides without
+    a style are empty). Colour specs as for fills (module doc)."""
+    return ";".join(f"{k}=" + (f"{sides[k][0]}:{sides[k][1]}" if sides.get(k) and sides[k][0] else "")
+                    for k in ("left", "right", "top", "bottom"))
+
+
+def parse_border_spec(spec: str) -> dict[str, tuple[str, str]]:
+    """border_spec's text back: {"left": ("thin", "rgb:FF000000")}; sides without a style are left out."""
+    out = {}
+    for part in (spec or "").split(";"):
+        side, _, rest = part.partition("=")
+        style, _, color = rest.partition(":")
+        if side in ("left", "right", "top", "bottom") and style:
+            out[side] = (style, color)
+    return out
+
+
+def mark_border(severity: Severity) -> str:
+    style, argb = BORDER[severity]
+    return border_spec({k: (style, f"rgb:{argb}") for k in ("left", "right", "top", "bottom")})
+
+
+def is_mark_border(spec: str) -> bool:
+    """True when a border is still one we drew (so restoring will not undo the user's own change)."""
+    return bool(spec) and spec.upper() in {mark_border(s).upper() for s in BORDER}
+
+
 def ledger_rows(entries) -> list[list[str]]:
     """The ledger sheet content: version marker, header, one row per entry (all text)."""
     rows = [[LEDGER_VERSION, "本表由 perfeval 自动生成，用于再次校验时恢复单元格原有格式，请勿修改。"],
             list(LEDGER_HEADER)]
     for e in entries:
-        rows.append([e.sheet, e.cell, e.pattern, e.fg, e.bg, e.note, e.note_author])
+        rows.append([e.sheet, e.cell, e.pattern, e.fg, e.bg, e.note, e.note_author, e.border])
     return rows
 
 
@@ -225,7 +286,7 @@ def parse_ledger(rows) -> list[LedgerEntry]:
         sheet, cell = r[0], normalize_cell(r[1])
         if not sheet or not cell:
             continue
-        out.append(LedgerEntry(sheet, cell, r[2], r[3], r[4], r[5], r[6]))
+        out.append(LedgerEntry(sheet, cell, r[2], r[3], r[4], r[5], r[6], r[7]))
     return out
 
 
@@ -241,24 +302,36 @@ def _fmt_amount(v: Decimal | None):
 
 def plan_marks(report: Report, *, generated: str | None = None) -> MarkPlan:
     """Turn a report into the marks to make. `generated` is an optional timestamp text."""
-    by_cell: dict[tuple[str, str], list[Finding]] = {}
+    by_cell: dict[tuple[str, str], list[tuple[Finding, str]]] = {}  # (finding, its cell when this is a related one)
     unplaced: list[Finding] = []
     for f in report.findings:
         cell = normalize_cell(f.cell)
         if not f.sheet or cell is None:
             unplaced.append(f)
-            continue
-        by_cell.setdefault((f.sheet, cell), []).append(f)
+        else:
+            by_cell.setdefault((f.sheet, cell), []).append((f, ""))
+        for rs, rc in f.related:  # the cells the fix touches (分值 under a heading): marked too
+            rcell = normalize_cell(rc)
+            if rs and rcell and (rs, rcell) != (f.sheet, cell):
+                by_cell.setdefault((rs, rcell), []).append((f, f"{f.sheet}!{cell}" if f.sheet != rs else cell or ""))
 
     marks = []
-    for (sheet, cell), fs in by_cell.items():
-        fs = sorted(fs, key=lambda f: (f.severity.rank, f.code))
+    for (sheet, cell), pairs in by_cell.items():
+        pairs = sorted(pairs, key=lambda p: (p[0].severity.rank, p[0].code, bool(p[1])))
+        fs = [f for f, _ in pairs]
         sev = _worst(fs)
-        note = "\n".join([NOTE_HEADER] + [finding_line(f) for f in fs])
+        body = [finding_line(f) + (f"（此格需一并修改；问题记在 {at}）" if at else "") for f, at in pairs]
+        note = "\n".join([f"{NOTE_HEADER}{SYMBOL[sev]} {sev.label}"] + body)
         codes = tuple(dict.fromkeys(f.code for f in fs))
-        marks.append(CellMark(sheet, cell, sev, FILL[sev], note, codes))
+        marks.append(CellMark(sheet, cell, sev, FILL[sev], note, codes, mark_border(sev)))
 
     return MarkPlan(tuple(marks), _result_sheet(report, generated), tuple(unplaced))
+
+
+# Short lines: a meta value runs on over the empty cells to its right, and must end inside the table.
+LEGEND = ("■ 错误：浅红底、深红粗框　▲ 警告：黄底、深黄虚线框　● 提示：浅蓝底、蓝色点线框",
+          "模板自带的条件格式会把超支的单元格染红、盖住标记底色：此时看边框，或批注首行的符号",
+          "批注写“此格需一并修改”的，是同一问题要改的其他单元格（如一级指标下的各项分值）")
 
 
 def _result_sheet(report: Report, generated: str | None) -> ResultSheet:
@@ -280,12 +353,21 @@ def _result_sheet(report: Report, generated: str | None) -> ResultSheet:
         lines.append(ResultLine(("执行率", _fmt_amount(m.execution_rate)), "meta", formats=("", "0.00%")))
         lines.append(ResultLine(("执行率得分（复核）", _fmt_amount(m.execution_score)), "meta", formats=("", "0.00")))
         lines.append(ResultLine(("自评总分（表中）", _fmt_amount(m.self_total_score)), "meta", formats=("", "0.00")))
-        lines.append(ResultLine(("复核总分", _fmt_amount(m.total_score)), "meta", formats=("", "0.00")))
-        lines.append(ResultLine(("等级（复核）", m.grade or ""), "meta"))
+        provisional = m.score_provisional and m.total_score is not None
+        lines.append(ResultLine(("复核总分（暂定）" if provisional else "复核总分", _fmt_amount(m.total_score)), "meta",
+                                formats=("", "0.00")))
+        lines.append(ResultLine(("等级（复核）", (m.grade or "") + ("（暂定）" if provisional and m.grade else "")),
+                                "meta"))
+        if provisional:
+            for i, part in enumerate(_sentences(m.score_note)):
+                lines.append(ResultLine(("暂定原因" if i == 0 else "", part), "meta"))
     counts = f"错误 {report.errors} 项，警告 {report.warnings} 项，提示 {report.infos} 项"
     if not report.findings and not report.error:
         counts += "：未发现问题"
     lines.append(ResultLine(("校验结论", counts), "meta"))
+    if report.findings:
+        for i, part in enumerate(LEGEND):
+            lines.append(ResultLine(("标记说明" if i == 0 else "", part), "meta"))
     lines.append(ResultLine((), "blank"))
     lines.append(ResultLine(RESULT_COLUMNS, "header"))
     header_row = len(lines)
@@ -298,6 +380,19 @@ def _result_sheet(report: Report, generated: str | None) -> ResultSheet:
             "finding", f.severity, link, 4 if link else None,
         ))
     return ResultSheet(RESULT_SHEET, tuple(lines), _measure(lines), header_row)
+
+
+def _sentences(text: str, room: int = 110) -> list[str]:
+    """A long note as lines of at most ~room display units, cut after "。" or "；" (never mid-word)."""
+    out, cur = [], ""
+    for piece in re.split(r"(?<=[。；])", text):
+        if cur and text_width(cur + piece) > room:
+            out.append(cur)
+            cur = ""
+        cur += piece
+    if cur:
+        out.append(cur)
+    return out
 
 
 def _measure(lines) -> tuple[int, ...]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 from collections.abc import Iterable
 from decimal import Decimal
 
@@ -37,18 +38,26 @@ def _num(x: Decimal | None, pct: bool = False) -> str:
 
 
 def summary_line(r: Report) -> str:
-    """执行率 95.96% · 复核总分 99.60（表中 89.20）· 等级 优 · 错误 3 · 警告 8 · 提示 6"""
+    """执行率 95.96% · 复核总分 99.20（表中 99.20）· 等级 优 · 错误 3 · 警告 8 · 提示 6; when the point structure
+    is wrong: 复核总分 99.20（暂定，表中 99.20）· 等级 优（暂定：分值结构有误 PE205）· ..."""
     if r.error:
         return f"无法校验：{r.error}"
     m = r.metrics
     parts = []
     if m is not None:
         parts.append(f"执行率 {_num(m.execution_rate, pct=True)}")
-        total = f"复核总分 {_num(m.total_score)}"
+        provisional = m.score_provisional and m.total_score is not None
+        inner = ["暂定"] if provisional else []
         if m.self_total_score is not None:
-            total += f"（表中 {_num(m.self_total_score)}）"
+            inner.append(f"表中 {_num(m.self_total_score)}")
+        total = f"复核总分 {_num(m.total_score)}" + (f"（{'，'.join(inner)}）" if inner else "")
         parts.append(total)
-        parts.append(f"等级 {m.grade or '—'}")
+        grade = f"等级 {m.grade or '—'}"
+        if provisional:  # the note's first clause, and the codes it names: one line, the whole note is in JSON
+            why = re.split(r"[：，。；]", m.score_note or "", maxsplit=1)[0]
+            codes = "、".join(dict.fromkeys(f.code for f in r.findings if f.code in (m.score_note or "")))
+            grade += f"（暂定{'：' + why if why else ''}{' ' + codes if codes else ''}）"
+        parts.append(grade)
     parts.append(f"错误 {r.errors} · 警告 {r.warnings} · 提示 {r.infos}")
     return " · ".join(parts)
 

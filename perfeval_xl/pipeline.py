@@ -81,7 +81,7 @@ def _inert_finding(f: Finding) -> Finding:
         inert_line(f.actual) if f.actual is not None else None
     if (m, e, a) == (f.message, f.expected, f.actual):
         return f
-    return Finding(f.code, f.severity, f.sheet, f.cell, m, e, a)
+    return Finding(f.code, f.severity, f.sheet, f.cell, m, e, a, f.related)  # the cells to mark stay
 
 
 def inert_report(report: Report) -> Report:

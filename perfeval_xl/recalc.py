@@ -46,6 +46,51 @@ def find_soffice() -> str | None:
     return None
 
 
+# LibreOffice is packaged in parts (Debian: libreoffice-calc, libreoffice-writer, each with a -nogui flavour):
+# the library of each part sits in the program folder beside soffice, so its presence says what is installed.
+COMPONENTS = {
+    "calc": ("sclo", "LibreOffice Calc", "libreoffice-calc-nogui"),
+    "writer": ("swlo", "LibreOffice Writer", "libreoffice-writer-nogui"),
+}
+
+
+def _library_files(stem: str) -> tuple[str, ...]:
+    return (f"lib{stem}.so", f"lib{stem}.dylib", f"{stem}.dll")
+
+
+def soffice_components(soffice: str | None = None) -> set[str] | None:
+    """The parts of LibreOffice installed beside ``soffice`` ({"calc", "writer"}); an empty set when there is
+    no soffice; None when the folder holds none of the known libraries (an unknown layout: assume all)."""
+    soffice = soffice or find_soffice()
+    if soffice is None:
+        return set()
+    exe = shutil.which(soffice) or soffice
+    program = os.path.dirname(os.path.realpath(exe))
+    folders = (program, os.path.join(os.path.dirname(program), "Frameworks"))  # macOS keeps them apart
+    found = set()
+    for name, (stem, _, _) in COMPONENTS.items():
+        if any(os.path.isfile(os.path.join(d, f)) for d in folders for f in _library_files(stem)):
+            found.add(name)
+    return found or None
+
+
+def has_component(name: str, soffice: str | None = None) -> bool:
+    comps = soffice_components(soffice)
+    if comps is None:
+        return (soffice or find_soffice()) is not None
+    return name in comps
+
+
+def missing_component(name: str) -> str:
+    """Chinese: which part is missing and which package installs it."""
+    _, label, package = COMPONENTS[name]
+    if find_soffice() is None:
+        return ("未找到 LibreOffice（soffice）：请安装 LibreOffice（Debian/Ubuntu：apt-get install "
+                f"{package}），或用环境变量 PERFEVAL_SOFFICE 指定其路径")
+    return (f"已找到 LibreOffice，但没有安装 {label}：请安装 {package}（Debian/Ubuntu：apt-get install {package}；"
+            "Windows、macOS 的 LibreOffice 安装包已含此组件）")
+
+
 def recalculate(paths, outdir: str, *, timeout: float = 300) -> list[str]:
     """Recalculate ``paths`` in ONE LibreOffice run; write ``outdir/<stem>.xlsx`` for each.
 
@@ -68,6 +113,8 @@ def recalculate(paths, outdir: str, *, timeout: float = 300) -> list[str]:
     soffice = find_soffice()
     if soffice is None:
         raise RecalcError("未找到 LibreOffice（soffice）：请安装 LibreOffice，或用环境变量 PERFEVAL_SOFFICE 指定其路径")
+    if not has_component("calc", soffice):
+        raise RecalcError("无法重算：" + missing_component("calc"))
     os.makedirs(outdir, exist_ok=True)
 
     with tempfile.TemporaryDirectory(prefix="perfeval-recalc-") as work:

@@ -24,7 +24,7 @@ os.environ["PERFEVAL_STATE_DIR"] = tempfile.mkdtemp(prefix="perfeval_test_state_
 
 from perfeval_xl import layout as L
 from perfeval_xl.examples import EXAMPLES_DIR, SEED_EXAMPLE, SEED_ORIGINAL, build_seed_example
-from perfeval_xl.recalc import find_soffice, recalculate
+from perfeval_xl.recalc import COMPONENTS, find_soffice, has_component, recalculate
 from perfeval_xl.template import TEMPLATE_PATH, build_template
 
 EXAMPLE_ALIASES = {
@@ -54,15 +54,21 @@ def template_path() -> str:
     return TEMPLATE_PATH
 
 
-def require_soffice() -> str:
-    """Skip when LibreOffice is missing; fail instead when PERFEVAL_REQUIRE_SOFFICE is set (CI)."""
+def require_soffice(component: str = "calc") -> str:
+    """Skip when LibreOffice, or the part of it a test needs ("calc" for workbooks, "writer" for .docx), is
+    missing; fail instead when PERFEVAL_REQUIRE_SOFFICE is set (CI). The check is real: it looks for the
+    part's library beside the soffice found (PERFEVAL_SOFFICE, else the usual places)."""
     found = find_soffice()
     if found is None:
         message = "LibreOffice (soffice) is not installed"
-        if os.environ.get("PERFEVAL_REQUIRE_SOFFICE"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
+    elif not has_component(component, found):
+        _, label, package = COMPONENTS[component]
+        message = f"{label} is not installed beside {found} (package {package})"
+    else:
+        return found
+    if os.environ.get("PERFEVAL_REQUIRE_SOFFICE"):
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 def require_tool(name: str, package: str) -> str:
@@ -85,8 +91,14 @@ def pdftotext() -> str:
 
 @pytest.fixture(scope="session")
 def soffice() -> str:
-    """The soffice executable (skips, or fails under PERFEVAL_REQUIRE_SOFFICE, when missing)."""
-    return require_soffice()
+    """The soffice executable with Calc (skips, or fails under PERFEVAL_REQUIRE_SOFFICE, when missing)."""
+    return require_soffice("calc")
+
+
+@pytest.fixture(scope="session")
+def soffice_writer() -> str:
+    """The soffice executable with Writer, for .docx (skips, or fails under PERFEVAL_REQUIRE_SOFFICE)."""
+    return require_soffice("writer")
 
 
 @pytest.fixture(scope="session")

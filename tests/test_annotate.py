@@ -118,6 +118,32 @@ def test_second_run_replaces_marks_and_restores_cells_no_longer_flagged(seed_cop
     assert looks(clean) == src
 
 
+def _borders(path):
+    wb = load_workbook(path)
+    return {(name, c.coordinate): tuple((getattr(c.border, k).style, getattr(c.border, k).color.rgb
+                                         if getattr(c.border, k).color is not None else None)
+                                        for k in ("left", "right", "top", "bottom"))
+            for name in FORM_SHEETS for row in wb[name].iter_rows() for c in row if hasattr(c, "column_letter")}
+
+
+def test_marks_carry_a_frame_by_severity_that_a_second_run_takes_back(seed_example, tmp_path):
+    """The template's conditional formats paint overspent cells red over any fill: the frame shows the
+    severity there (issue 12), and like the fill it is the cell's own again once the cell is no longer flagged."""
+    from perfeval_xl.marks import BORDER
+
+    from perfeval_xl.pipeline import CheckOptions, check_file
+
+    report = check_file(seed_example, CheckOptions(fast=False))
+    out = annotate(seed_example, report, str(tmp_path / "a.xlsx"))
+    src, dst = _borders(seed_example), _borders(out)
+    style, argb = BORDER[Severity.WARNING]
+    assert dst[(SG, "B5")] == ((style, argb),) * 4  # PE301, under the template's red for an overspend
+    assert dst[(SE, "G13")] == ((BORDER[Severity.ERROR][0], BORDER[Severity.ERROR][1]),) * 4  # a 分值 to edit
+    assert src[(SG, "B5")] != dst[(SG, "B5")]
+    clean = annotate(out, Report(seed_example, []), str(tmp_path / "b.xlsx"))
+    assert _borders(clean) == src
+
+
 def test_user_workbook_is_preserved(seed_example, tmp_path):
     out = annotate(seed_example, seed_report(seed_example), str(tmp_path / "a.xlsx"))
     a, b = load_workbook(seed_example), load_workbook(out)
@@ -225,6 +251,10 @@ def test_real_report_marks_every_flagged_cell_and_nothing_else(seed_example, tmp
 
     expected = {(f.sheet, top_left(f.sheet, normalize_cell(f.cell)))
                 for f in report.findings if f.sheet in wb.sheetnames and normalize_cell(f.cell)}
+    # and the cells each fix touches (the 分值 under a wrong heading, the sub-line behind an overspend)
+    related = {(s, top_left(s, c)) for f in report.findings for s, c in f.related}
+    assert (SE, "G13") in related and ("基础数据表", "D9") in related
+    expected |= related
     src, dst = looks(seed_example), looks(out)
     noted = {k for k, v in dst.items() if v[2] and v[2].startswith(NOTE_HEADER)}
     assert noted == expected
@@ -256,7 +286,7 @@ def _formula_cells(path):
 
 def test_a_marked_copy_keeps_every_cached_value_and_checks_the_same(seed_example, tmp_path):
     report, before = _found(seed_example)
-    assert ("PE301", SG, "B5") in before and ("PE209", SE, "H22") in before
+    assert ("PE301", SG, "B5") in before and ("PE205", SE, "B13") in before
     out = annotate(seed_example, report, str(tmp_path / "marked.xlsx"))
     _, after = _found(out)
     assert after == before and not any(code == "PE503" for code, _, _ in after)

@@ -22,7 +22,9 @@ def test_check_seed_exits_1_on_error_findings_with_a_chinese_summary(capsys, see
     code, out, err = run(capsys, "check", seed_original)
     assert code == 1
     assert "[自评表]" in out and "PE205" in out and "错误" in out
-    assert "执行率 95.96%" in out and "复核总分 99.60（表中 99.20）" in out and "等级 优" in out
+    # the headings do not match their lines (PE205): the verdict says it is provisional, and why
+    assert "执行率 95.96%" in out and "复核总分 99.20（暂定，表中 99.20）" in out
+    assert "等级 优（暂定：分值结构有误 PE205）" in out
     assert "\x1b[" not in out  # not a tty: no colour
 
 
@@ -39,9 +41,10 @@ def test_json_shape(capsys, seed_original, seed_example):
     for f in data["files"]:
         assert set(f) == {"path", "form", "metrics", "findings", "error"} and f["error"] is None
         assert f["metrics"]["execution_rate"] == pytest.approx(0.9596)
-        assert f["metrics"]["total_score"] == pytest.approx(99.6) and f["metrics"]["grade"] == "优"
+        assert f["metrics"]["total_score"] == pytest.approx(99.2) and f["metrics"]["grade"] == "优"
+        assert f["metrics"]["score_provisional"] is True and "PE205" in f["metrics"]["score_note"]
         for x in f["findings"]:
-            assert set(x) == {"code", "severity", "sheet", "cell", "message", "expected", "actual"}
+            assert set(x) == {"code", "severity", "sheet", "cell", "message", "expected", "actual", "related"}
             assert x["severity"] in ("error", "warning", "info")
     assert code == 1
 
@@ -52,8 +55,10 @@ def test_select_and_ignore_are_comma_separated_and_repeatable(capsys, seed_origi
     codes = {x["code"] for x in json.loads(out)["files"][0]["findings"]}
     assert codes == {"PE205", "PE410", "PE301", "PE303", "PE307", "PE308", "PE309"}
     _, out, _ = run(capsys, "check", "--format", "json", "--ignore", "pe3", "--ignore", "PE205,PE4", seed_original)
-    codes = {x["code"] for x in json.loads(out)["files"][0]["findings"]}
-    assert codes == {"PE203", "PE209"}
+    data = json.loads(out)["files"][0]
+    assert {x["code"] for x in data["findings"]} == {"PE203"}
+    # PE205 ignored: the verdict agrees with the findings shown, so it is not called provisional
+    assert data["metrics"]["score_provisional"] is False and data["metrics"]["score_note"] == ""
 
 
 def test_a_corrupt_file_exits_2_naming_it_while_the_others_are_checked(capsys, tmp_path, seed_original):
@@ -191,12 +196,12 @@ def test_quiet_prints_one_line_per_file_and_the_total(capsys, tmp_path, seed_ori
     lines = out.splitlines()
     assert code == 2 and len(lines) == 4
     good = [ln for ln in lines if "甲.xlsx" in ln or "乙.xlsx" in ln]
-    assert len(good) == 2 and all("执行率 95.96%" in ln and "复核总分 99.60" in ln and "等级 优" in ln
+    assert len(good) == 2 and all("执行率 95.96%" in ln and "复核总分 99.20（暂定" in ln and "等级 优" in ln
                                   and "错误 3" in ln for ln in good)
     bad = [ln for ln in lines if "坏.xlsx" in ln]
     assert len(bad) == 1 and "无法校验：" in bad[0]
     assert lines[-1].startswith("共 3 个文件") and "1 个文件无法校验" in lines[-1]
-    assert "PE205" not in out  # no findings listed
+    assert "PE205 " not in out and "B13" not in out  # no findings listed (the verdict names PE205 as its reason)
     code, out, _ = run(capsys, "check", "--quiet", str(tmp_path / "甲.xlsx"))
     assert len(out.splitlines()) == 1
 
@@ -324,3 +329,66 @@ def test_translate_error_maps_the_common_messages():
     assert translate_error("the following arguments are required: -o/--output") == "缺少必需的参数：-o/--output"
     assert translate_error("argument --x: not allowed with argument --y") == "参数 --x：不能与 --y 同时使用"
     assert translate_error("something new") == "something new"
+
+
+# ---- usage errors: once, before any file is read (issue 12) ---------------------------------------------------
+
+def test_an_unknown_rule_code_is_one_usage_error_before_any_file_is_read(capsys, tmp_path, seed_original):
+    for name in ("甲.xlsx", "乙.xlsx"):
+        shutil.copyfile(seed_original, tmp_path / name)
+    (tmp_path / "坏.xlsx").write_bytes(b"not a zip")  # never read: the call is refused first
+    code, out, err = run(capsys, "check", "--select", "PE2,PE9Z", str(tmp_path))
+    assert code == 2 and out == ""
+    assert err.count("PE9Z") == 1 and "没有规则 PE9Z" in err and "坏.xlsx" not in err
+    code, out, err = run(capsys, "check", "--ignore", "PE3O8", "--format", "json", str(tmp_path))
+    assert code == 2 and out == "" and err.count("PE3O8") == 1
+
+
+def test_rules_with_a_prefix_lists_the_family(capsys):
+    code, out, _ = run(capsys, "rules", "PE2")
+    codes = [ln.split()[0] for ln in out.splitlines()]
+    assert code == 0 and "PE201" in codes and "PE205" in codes and all(c.startswith("PE2") for c in codes)
+
+
+def test_a_misspelled_option_shows_the_subcommands_usage_and_the_nearest_option(capsys, seed_original):
+    code, out, err = run(capsys, "check", "--formt", "json", seed_original)
+    assert code == 2 and out == ""
+    assert "用法：perfeval check" in err and "--formt 是不是 --format？" in err
+    code, _, err = run(capsys, "report", "build", "--pfd", seed_original, "-o", "r.docx")
+    assert code == 2 and "用法：perfeval report build" in err and "是不是 --pdf" in err
+
+
+def test_output_paths_that_are_folders_or_the_wrong_kind_are_refused(capsys, tmp_path, seed_original):
+    code, _, err = run(capsys, "check", "--summary", str(tmp_path / "s.csv"), seed_original)
+    assert code == 2 and "只能写成 .xlsx" in err and "s.xlsx" in err and not (tmp_path / "s.csv").exists()
+    code, _, err = run(capsys, "check", "--summary", str(tmp_path), seed_original)
+    assert code == 2 and "是文件夹" in err
+    code, _, err = run(capsys, "template", "-o", str(tmp_path / "t.xls"))
+    assert code == 2 and "t.xlsx" in err and not (tmp_path / "t.xls").exists()
+    code, _, err = run(capsys, "template", "-o", str(tmp_path))
+    assert code == 2 and "是文件夹" in err
+    code, _, err = run(capsys, "report", "build", seed_original, "-o", str(tmp_path / "r.pdf"))
+    assert code == 2 and "--pdf" in err and not (tmp_path / "r.pdf").exists()
+
+
+def test_one_verdict_on_the_example_everywhere(capsys, seed_example):
+    """Issue 12: the CLI line, the JSON, the 校验结果 sheet and the Excel alert say the same total, grade and
+    that both are provisional (the headings 50/30/10 do not match their lines 45/25/20)."""
+    from perfeval_xl.excel import summary_text
+    from perfeval_xl.marks import plan_marks
+    from perfeval_xl.pipeline import CheckOptions, check_file
+
+    _, out, _ = run(capsys, "check", seed_example)
+    assert "复核总分 99.20（暂定，表中 99.20） · 等级 优（暂定：分值结构有误 PE205）" in out
+    _, out, _ = run(capsys, "check", "--format", "json", seed_example)
+    m = json.loads(out)["files"][0]["metrics"]
+    assert (m["total_score"], m["grade"], m["score_provisional"]) == (pytest.approx(99.2), "优", True)
+    report = check_file(seed_example, CheckOptions())
+    meta = {ln.values[0]: ln.values[1] for ln in plan_marks(report).result.lines if ln.role == "meta"}
+    assert meta["复核总分（暂定）"] == pytest.approx(99.2) and meta["等级（复核）"] == "优（暂定）"
+    assert meta["暂定原因"].startswith("分值结构有误：PE205")
+    alert = summary_text(report)
+    assert "复核总分 99.20，等级 优（暂定）" in alert and "PE205" in alert
+    # PE205 ignored by the bureau: the verdict agrees with the findings shown, and is plain again
+    fixed = check_file(seed_example, CheckOptions(ignore=("PE205",)))
+    assert not fixed.metrics.score_provisional and "暂定" not in summary_text(fixed)

@@ -55,11 +55,12 @@ def flagged(report) -> dict[tuple[str, str], int]:
     """(sheet, cell) -> the fill (Excel's BGR int) its worst finding must get."""
     worst: dict[tuple[str, str], Severity] = {}
     for f in report.findings:
-        cell = normalize_cell(f.cell)
-        if f.sheet and cell:
-            k = (f.sheet, cell)
-            if k not in worst or f.severity.rank < worst[k].rank:
-                worst[k] = f.severity
+        # its own cell, and the cells its fix touches (issue 12: the 分值 under a wrong heading are marked too)
+        for sheet, cell in ((f.sheet, normalize_cell(f.cell)), *((s, normalize_cell(c)) for s, c in f.related)):
+            if sheet and cell:
+                k = (sheet, cell)
+                if k not in worst or f.severity.rank < worst[k].rank:
+                    worst[k] = f.severity
     return {k: _bgr(FILL[s]) for k, s in worst.items()}
 
 

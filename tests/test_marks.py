@@ -35,9 +35,9 @@ def test_one_mark_per_cell_with_the_worst_severity_and_all_messages():
     assert h13.severity is Severity.ERROR and h13.fill == FILL[Severity.ERROR]
     assert h13.codes == ("PE101", "PE201")  # errors first
     lines = h13.note.splitlines()
-    assert lines[0] == NOTE_HEADER
-    assert lines[1].startswith("[PE101 错误] 自评得分超过分值") and "实为 12" in lines[1]
-    assert lines[2].startswith("[PE201 警告]")
+    assert lines[0] == NOTE_HEADER + "■ 错误"  # the worst severity, readable where a template colour hides the fill
+    assert lines[1].startswith("■[PE101 错误] 自评得分超过分值") and "实为 12" in lines[1]
+    assert lines[2].startswith("▲[PE201 警告]")
     assert plan.mark_at("三公经费情况表", "G4").fill == FILL[Severity.INFO]
     assert [f.code for f in plan.unplaced] == ["PE900"]
 

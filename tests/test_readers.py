@@ -236,23 +236,21 @@ def test_reading_never_modifies_the_input(seed_example, seed_original):
 
 
 # ---- .xls and .ods ---------------------------------------------------------------------------------
-def _soffice_convert(files, fmt, outdir):
+def _soffice_convert(files, fmt, outdir, soffice="soffice"):
     profile = tempfile.mkdtemp(prefix="lo_profile_")
-    cmd = ["soffice", f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", fmt,
+    cmd = [soffice, f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", fmt,
            "--outdir", outdir, *files]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env=dict(os.environ, HOME=profile)), profile
 
 
 @pytest.fixture(scope="module")
-def converted(seed_example, seed_original, tmp_path_factory):
+def converted(seed_example, seed_original, tmp_path_factory, soffice):
     """The two examples as .xls and .ods: one soffice call per format, both running at once."""
-    if shutil.which("soffice") is None:
-        pytest.skip("LibreOffice (soffice) is not installed")
     src = tmp_path_factory.mktemp("conv_src")
     out = tmp_path_factory.mktemp("conv_out")
     files = [shutil.copy(seed_example, src / "example.xlsx"), shutil.copy(seed_original, src / "original.xlsx")]
-    procs = [_soffice_convert([str(f) for f in files], fmt, str(out)) for fmt in ("xls", "ods")]
+    procs = [_soffice_convert([str(f) for f in files], fmt, str(out), soffice) for fmt in ("xls", "ods")]
     for p, profile in procs:
         p.wait(timeout=180)
         shutil.rmtree(profile, ignore_errors=True)

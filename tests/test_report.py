@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import require_tool
+from conftest import require_soffice, require_tool
 from docx import Document
 from docx.oxml.ns import qn
 from docx.shared import Pt
@@ -18,7 +18,6 @@ from openpyxl import load_workbook
 from perfeval_xl.examples import build_seed_example, seed_layout
 from perfeval_xl.model import Kind
 from perfeval_xl.readers import read_workbook
-from perfeval_xl.recalc import find_soffice
 from perfeval_xl.report import build_report
 from perfeval_xl.report.build import BLANK, SECTION_TITLES, outline, Para
 from perfeval_xl.report.text import text_blocks
@@ -256,10 +255,7 @@ def test_build_refuses_a_non_docx_destination_and_keeps_the_workbook(seed_form, 
 
 
 def _need_soffice():
-    if find_soffice() is None:
-        if os.environ.get("PERFEVAL_REQUIRE_SOFFICE"):
-            pytest.fail("LibreOffice (soffice) is required here")
-        pytest.skip("LibreOffice (soffice) is not installed")
+    require_soffice("writer")  # a .docx is opened by Writer: Calc alone does not do
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 
 import pytest
+from conftest import set_cells
 from docx import Document
 
 from perfeval_xl.catalog import CATALOG
@@ -236,9 +238,46 @@ def test_cli_check_seed_text(seed_example, capsys):
     assert f["code"] == "PR602" and f["cell"] == "第20段"
 
 
+def test_cli_build_is_gated_by_the_workbook_verdict(seed_example, tmp_path, capsys):
+    """The seed has open errors (PE205): build says the verdict and refuses; --force builds and says so on
+    the cover; once the headings match their lines, it builds without --force."""
+    from docx import Document
+
+    out = tmp_path / "报告.docx"
+    assert main(["report", "build", seed_example, "-o", str(out)]) == 1
+    got = capsys.readouterr()
+    assert "工作簿校验：执行率 95.96%" in got.out and "错误 3" in got.out
+    assert "未生成报告" in got.err and "--force" in got.err and not out.exists()
+    assert main(["report", "build", seed_example, "-o", str(out), "--force"]) == 0
+    got = capsys.readouterr()
+    assert "已写出报告" in got.out and "--force" in got.err
+    cover = [p.text for p in Document(str(out)).paragraphs[:8]]
+    assert any("仍有 3 项校验错误未改正" in t for t in cover), cover
+    fixed = set_cells(seed_example, {("绩效自评表", "B13"): "产出指标（45分）", ("绩效自评表", "B17"): "效益指标（25分）",
+                                     ("绩效自评表", "B21"): "满意度指标（20分）"}, dest=str(tmp_path / "fixed.xlsx"))
+    clean = tmp_path / "clean.docx"
+    assert main(["report", "build", fixed, "-o", str(clean)]) == 0
+    got = capsys.readouterr()
+    assert "错误 0" in got.out and "已写出报告" in got.out and "暂定" not in got.out  # structure fixed: a plain verdict
+    assert not any("校验错误" in p.text for p in Document(str(clean)).paragraphs)
+
+
+def test_report_check_on_a_document_that_is_not_a_report_is_an_error(seed_example, tmp_path, capsys):
+    from docx import Document
+
+    doc = Document()
+    doc.add_paragraph("关于召开年度工作会议的通知")
+    doc.add_paragraph("各科室：定于下周一上午九时召开会议，请准时参加。")
+    path = tmp_path / "通知.docx"
+    doc.save(str(path))
+    assert main(["report", "check", str(path), "--against", seed_example]) == 2
+    out = capsys.readouterr().out
+    assert "不是部门整体支出绩效自评报告" in out and "未发现问题" not in out
+
+
 def test_cli_build_then_check(seed_example, tmp_path, capsys):
     out = tmp_path / "报告.docx"
-    assert main(["report", "build", seed_example, "-o", str(out)]) == 0
+    assert main(["report", "build", seed_example, "-o", str(out), "--force"]) == 0
     assert out.is_file() and "已写出报告" in capsys.readouterr().out
     assert main(["report", "check", str(out), "--against", seed_example, "--verbose"]) == 0
     text = capsys.readouterr().out
@@ -303,3 +342,37 @@ def test_one_line_of_text_is_read_as_text_not_as_a_file_name(seed_form):
     assert report.error is None and report.path == "报告"
     assert [(f.code, f.cell, f.expected) for f in report.findings if f.code == "PR601"] == \
         [("PR601", "第1段", "143.61万元")]
+
+
+def _install_without(tmp_path, soffice: str, library: str) -> str:
+    """A LibreOffice install like the one found, lacking one part's library: links to every file of its program
+    folder (and its siblings) but `library`, and a copy of the soffice script. Detection looks at this folder."""
+    real = os.path.dirname(os.path.realpath(soffice))
+    root = tmp_path / "lo"
+    program = root / "program"
+    program.mkdir(parents=True)
+    for name in os.listdir(os.path.dirname(real)):
+        if name != os.path.basename(real):
+            os.symlink(os.path.join(os.path.dirname(real), name), root / name)
+    for name in os.listdir(real):
+        if name not in (library, "soffice"):
+            os.symlink(os.path.join(real, name), program / name)
+    shutil.copyfile(os.path.join(real, "soffice"), program / "soffice")
+    os.chmod(program / "soffice", 0o755)
+    return str(program / "soffice")
+
+
+def test_pdf_without_writer_names_the_package_before_anything_is_written(seed_example, tmp_path, capsys,
+                                                                         monkeypatch, soffice):
+    from perfeval_xl.recalc import has_component, soffice_components
+
+    if not os.path.isfile(os.path.join(os.path.dirname(os.path.realpath(soffice)), "libswlo.so")):
+        pytest.skip(f"no libswlo.so beside {soffice}: Writer is absent already, or not a Linux install")
+    calc_only = _install_without(tmp_path, soffice, "libswlo.so")
+    assert soffice_components(calc_only) == {"calc"} and soffice_components(soffice) >= {"calc", "writer"}
+    monkeypatch.setenv("PERFEVAL_SOFFICE", calc_only)
+    assert has_component("calc") and not has_component("writer")
+    out = tmp_path / "r.docx"
+    assert main(["report", "build", seed_example, "-o", str(out), "--pdf", "--force"]) == 2
+    err = capsys.readouterr().err
+    assert "LibreOffice Writer" in err and "libreoffice-writer-nogui" in err and not out.exists()

@@ -197,3 +197,23 @@ def test_rule_titles_state_the_problem_in_one_style():
     rule_like = ("应为", "应等于", "应在", "应与", "不应", "应逐列")
     bad = [f"{c}: {i.title}" for c, i in CATALOG.items() if any(w in i.title for w in rule_like)]
     assert not bad, bad
+
+
+# Rules whose message is a notice rather than a request (settings taken from the sheet, reading notes, the
+# internal-error catch-all): they need no closing "what to do".
+NOTICES = ("PE415", "PE417", "PE900")
+
+
+def test_every_message_ends_with_what_to_do(case_reports):
+    """Issue 12: each finding tells the clerk what to do ("请核对…并修改…"), on every case the catalog has."""
+    seen, bad = set(), []
+    for report in case_reports.values():
+        for f in report.findings:
+            if f.code.startswith(NOTICES) or not re.fullmatch(r"PE[1-5]\d\d", f.code):
+                continue
+            seen.add(f.code)
+            tail = f.message.rsplit("。", 1)[-1] if "。" in f.message else f.message
+            if "请" not in tail and "不必修改" not in tail:
+                bad.append(f"{f.code}: {f.message}")
+    assert len(seen) > 40
+    assert not bad, sorted(set(bad))[:20]

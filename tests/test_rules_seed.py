@@ -32,10 +32,10 @@ SEED_FACTS = [
     ("PE405", "bd", "B44", "A41"),  # 单位负责人签字 blank
     ("PE307", "se", "D4", "D4"),  # 预算调整率 57.67%
     ("PE205", "se", "B13", "B13"),  # 产出 50 vs lines 45
-    ("PE203", "se", "H16", "H16"),  # 不超支 recomputes to 10, 9.6 written
+    ("PE203", "se", "H16", "H16"),  # 不超支 recomputes to 10, 9.6 written: stricter, info
     ("PE205", "se", "B17", "B17"),  # 效益 30 vs 25
     ("PE205", "se", "B21", "B21"),  # 满意度 10 vs 20
-    ("PE209", "se", "H22", "H22"),  # 总分 99.2 written, 99.6 recomputed
+    # no PE209: the only difference is the unit's own stricter 9.6 (PE203, info), kept by the review (issue 12)
     ("PE405", "se", "B24", "A23"),
 ]
 SHEETS = {"template": {"sg": "三公经费情况表", "bd": "基础数据表", "se": "绩效自评表"},
@@ -76,8 +76,11 @@ def test_seed_metrics(seed_report):
     assert m.budget == D("3676.31") and m.actual == D("3527.66")
     assert m.execution_rate == D("0.9596") and m.execution_score == D("9.60")
     assert m.self_total_score == D("99.2")
-    # 9.6 + 10 + 15 + 10 + 10 (不超支 recomputed) + 10 + 15 (qualitative, as written) + 20
-    assert m.total_score == D("99.60") and m.grade == "优"
+    # 9.6 + 10 + 15 + 10 + 9.6 (不超支 recomputes to 10; the unit's stricter 9.6 is kept) + 10 + 15 + 20
+    assert m.total_score == D("99.20") and m.grade == "优"
+    # the headings (50/30/10) do not match their lines (45/25/20): the verdict is provisional, and says why
+    assert m.score_provisional and "PE205" in m.score_note and "暂定" in m.score_note
+    assert "B13、B17、B21" in m.score_note
 
 
 def test_seed_messages_state_the_figures(seed_report):
@@ -89,24 +92,38 @@ def test_seed_messages_state_the_figures(seed_report):
     # scores and points always with 2 decimals, as the summary line prints them
     assert heads == [("10.00", "20.00"), ("30.00", "25.00"), ("50.00", "45.00")]
     assert all(f.severity is Severity.ERROR for f in by["PE205"])
-    (f203,) = by["PE203"]
-    assert (f203.expected, f203.actual, f203.severity) == ("10.00", "9.60", Severity.WARNING)
+    # the 分值 cells to edit are marked with the heading, and the message says what to do
+    by_cell = {f.cell: f for f in by["PE205"]}
+    se = by_cell["B13"].sheet
+    assert by_cell["B13"].related == tuple((se, c) for c in ("G13", "G14", "G15", "G16"))
+    assert "请核对 G13:G16 的分值并修改，使之合计 50.00 分" in by_cell["B13"].message
+    assert by_cell["B17"].related == ((se, "G18"), (se, "G20")) and "少 5.00 分" in by_cell["B17"].message
+    assert "多 10.00 分" in by_cell["B21"].message
+    (f203,) = by["PE203"]  # stricter than the rule: info, and the total is not raised for it
+    assert (f203.expected, f203.actual, f203.severity) == ("10.00", "9.60", Severity.INFO)
     assert "得 10.00 分" in f203.message and "执行数 3527.66，预算数 3676.31" in f203.message
+    assert "低于" in f203.message and "改为" not in f203.message
     (f301,) = by["PE301"]
     assert "136.83" in f301.message and "128.96" in f301.message and f301.severity is Severity.WARNING
+    # the sub-line that causes it is named, and marked too
+    assert "公车运行维护 66.87 超过预算 59.00" in f301.message and len(f301.related) == 1
+    assert f301.message.endswith("在报告中说明原因和审批依据")
+    assert {f.expected for f in by["PE303"]} == {"≤ 15.00", "≤ 80.00", "≤ 9.00"}  # the budget, not budget × 110%
     assert sorted(f.actual for f in by["PE303"]) == ["120.82", "13.64", "38.59"]
     (f307,) = by["PE307"]
     assert f307.actual == "57.67%" and f307.severity is Severity.WARNING
     assert sorted(f.actual for f in by["PE308"]) == ["-61.41%", "-88.11%", "133.82%"]  # 合计 +37.50% is PE309
     (f309,) = by["PE309"]
-    assert "增加 37.50%，超出同比增减提示线 ±30.00%" in f309.message
-    assert all(f.severity is Severity.INFO for f in by["PE308"] + by["PE405"])
+    assert "增加 37.50%，超出同比增减提示线 30.00%" in f309.message and f309.severity is Severity.WARNING
+    # 三公只减不增: decreases are info, the increase beyond the line is a warning
+    sev308 = {f.actual: f.severity for f in by["PE308"]}
+    assert sev308 == {"-61.41%": Severity.INFO, "-88.11%": Severity.INFO, "133.82%": Severity.WARNING}
+    assert all(f.severity is Severity.INFO for f in by["PE405"])
     (f413,) = by["PE413"]
     assert "本年预算数（其中各项合计 104.00）" in f413.message  # not "104" beside "125.48"
     (f410,) = by["PE410"]
     assert "金融支出" in f410.message
-    (f209,) = by["PE209"]
-    assert (f209.expected, f209.actual) == ("99.60", "99.20") and "99.60" in f209.message
+    assert "PE209" not in by
 
 
 def test_findings_are_sorted_by_sheet_then_cell(seed_example):

@@ -97,8 +97,9 @@ def _txt(v, default: str = "无") -> str:
     return plain(v) if v is not None and plain(v) else default
 
 
-def outline(form: Form) -> list:
-    """The report as blocks: paragraphs, tables and breaks, in the seed's order."""
+def outline(form: Form, cover_note: str = "") -> list:
+    """The report as blocks: paragraphs, tables and breaks, in the seed's order. cover_note: said on the cover
+    (a report forced from a workbook with open errors says so)."""
     f = gather(form)
     y = _y(f)
     unit = f.department or BLANK
@@ -107,7 +108,10 @@ def outline(form: Form) -> list:
     # cover
     b += [Para(f"{y}年度{unit}", style="title", space_before=150), Para("整体支出绩效自评报告", style="title"),
           Para(f"部门（单位）名称：{unit}", style="center", space_before=220),
-          Para(_report_date(form), style="center"), Break("cover")]
+          Para(_report_date(form), style="center")]
+    if cover_note:
+        b.append(Para(cover_note, style="center", space_before=40))
+    b.append(Break("cover"))
     b += [Para(f"{y}年度{unit}", style="title"), Para("整体支出绩效自评报告", style="title")]
 
     # 一
@@ -548,7 +552,13 @@ def render(blocks: list, dest: str) -> str:
     return dest
 
 
-def build_report(form: Form, dest: str, *, pdf: bool = False) -> str:
+def forced_note(errors: int) -> str:
+    """The cover note of a report built with --force from a workbook that still had error findings."""
+    return (f"注意：生成本报告时，所依据的工作簿仍有 {errors} 项校验错误未改正（perfeval check），"
+            "报告中的数字可能有误，不宜作为正式报告报送。")
+
+
+def build_report(form: Form, dest: str, *, pdf: bool = False, cover_note: str = "") -> str:
     """Write the report to ``dest`` (.docx) and return its path; with pdf=True also export a PDF
     beside it (same name, .pdf) through headless LibreOffice and return the PDF's path."""
     dest = os.fspath(dest)
@@ -557,18 +567,17 @@ def build_report(form: Form, dest: str, *, pdf: bool = False) -> str:
     if os.path.abspath(dest) == os.path.abspath(form.source or ""):
         raise ReportError(f"{dest}：报告不能覆盖工作簿本身")
     os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
-    render(outline(form), dest)
+    render(outline(form, cover_note), dest)
     return to_pdf([dest])[0] if pdf else dest
 
 
 def to_pdf(docx_paths: list[str], *, timeout: float = 180) -> list[str]:
     """Convert .docx files to PDF beside them in ONE LibreOffice call with a throwaway profile."""
-    from ..recalc import find_soffice  # owner A's locator: PERFEVAL_SOFFICE or the usual places
+    from ..recalc import find_soffice, has_component, missing_component  # PERFEVAL_SOFFICE or the usual places
 
     soffice = find_soffice()
-    if soffice is None:
-        raise ReportError("未找到 LibreOffice（soffice），无法导出 PDF：请安装 LibreOffice，或用环境变量 "
-                          "PERFEVAL_SOFFICE 指定其路径")
+    if soffice is None or not has_component("writer", soffice):  # a .docx needs Writer, not only Calc
+        raise ReportError("无法导出 PDF：" + missing_component("writer"))
     with tempfile.TemporaryDirectory(prefix="perfeval-pdf-") as tmp:
         profile, out = os.path.join(tmp, "profile"), os.path.join(tmp, "out")
         os.makedirs(out)

@@ -573,14 +573,17 @@ class _Checker:
 
 
 def _run(report_path_or_text, form: Form, settings=None):
-    label = os.fspath(report_path_or_text) if isinstance(report_path_or_text, os.PathLike) or \
-        looks_like_path(report_path_or_text) else "报告"
+    document = isinstance(report_path_or_text, os.PathLike) or looks_like_path(report_path_or_text)
+    label = os.fspath(report_path_or_text) if document else "报告"
     try:
         rt = load(report_path_or_text)
     except ReadError as e:
         return Report(str(label), error=e.reason), None
     ck = _Checker(rt, form, settings)
     ck.structure()
+    if document and not any(ck.heads.values()):  # a document that is no report at all: an error, not a pass
+        return Report(str(label), error="不是部门整体支出绩效自评报告：找不到任何一个应有的部分标题（如“"
+                      + SECTIONS[0][0] + "”“" + SECTIONS[5][0] + "”），无法核对"), None
     ck.prose()
     ck.tables()
     ck.omissions()

@@ -22,7 +22,10 @@ def register(subparsers) -> None:
     b.add_argument("workbook", metavar="WORKBOOK", help="填好的自评工作簿")
     b.add_argument("-o", "--output", required=True, metavar="报告.docx", help="输出的 Word 文件")
     b.add_argument("--pdf", action="store_true", help="同时用 LibreOffice 导出 PDF（与 .docx 同名）")
-    b.set_defaults(func=cmd_build)
+    b.add_argument("--force", action="store_true",
+                   help="工作簿有校验错误时也生成报告（封面注明工作簿仍有未改正的错误）")
+    b.add_argument("--config", metavar="FILE", help="校验工作簿所用的设置文件（同 perfeval check --config）")
+    b.set_defaults(func=cmd_build, _parser=b)
 
     c = sub.add_parser("check", help="核对已写好的报告（.docx 或 .txt）与工作簿是否一致")
     c.add_argument("report", metavar="REPORT", help="报告文件（.docx 或 .txt）")
@@ -30,13 +33,13 @@ def register(subparsers) -> None:
     c.add_argument("--format", choices=("text", "json"), default="text", help="输出格式（默认 text）")
     c.add_argument("--config", metavar="FILE", help="设置文件（perfeval.toml 或含 [tool.perfeval] 的 pyproject.toml）")
     c.add_argument("--verbose", "-v", action="store_true", help="同时列出核对一致的每一处数字")
-    c.set_defaults(func=cmd_check)
+    c.set_defaults(func=cmd_check, _parser=c)
 
     def no_sub(args) -> int:
         p.print_help(sys.stderr)
         return EXIT_FAILED
 
-    p.set_defaults(func=no_sub)
+    p.set_defaults(func=no_sub, _parser=p)
 
 
 def _read(path: str):
@@ -52,13 +55,41 @@ def _read(path: str):
 
 def cmd_build(args) -> int:
     from ..errors import PerfevalError
-    from .build import build_report
+    from ..output import summary_line
+    from ..pipeline import CheckOptions, check_form
+    from ..cli import output_usage
+    from .build import build_report, forced_note
 
+    wrong = output_usage(args.output, ".docx")  # before the workbook is read
+    if wrong:
+        if args.output.lower().endswith(".pdf"):
+            wrong += "；要 PDF，请写 -o 报告.docx 并加 --pdf"
+        print(f"perfeval report build：{wrong}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.pdf:
+        from ..recalc import has_component, missing_component
+
+        if not has_component("writer"):  # said before anything is read or written
+            print(f"perfeval report build：--pdf 无法导出：{missing_component('writer')}", file=sys.stderr)
+            return EXIT_FAILED
     form = _read(args.workbook)
     if form is None:
         return EXIT_FAILED
+    # the gate: the report is only as good as the workbook; say its verdict, refuse on open errors
+    verdict = check_form(form, CheckOptions(config=args.config), args.workbook)
+    if verdict.error:
+        print(f"perfeval：无法校验工作簿 {args.workbook}：{verdict.error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"工作簿校验：{summary_line(verdict)}")
+    note = ""
+    if verdict.errors:
+        if not args.force:
+            print(f"perfeval：工作簿有 {verdict.errors} 项错误，未生成报告。请先运行 perfeval check {args.workbook} "
+                  "查看并改正；确需先出草稿的，加 --force（封面将注明工作簿仍有未改正的错误）", file=sys.stderr)
+            return EXIT_FINDINGS
+        note = forced_note(verdict.errors)
     try:
-        path = build_report(form, args.output, pdf=args.pdf)
+        path = build_report(form, args.output, pdf=args.pdf, cover_note=note)
     except PerfevalError as e:
         print(f"perfeval：{e}", file=sys.stderr)
         return EXIT_FAILED
@@ -66,6 +97,8 @@ def cmd_build(args) -> int:
         print(f"perfeval：无法写出报告 {args.output}：{e.strerror or e}", file=sys.stderr)
         return EXIT_FAILED
     print(f"已写出报告：{args.output}" + (f"\n已导出 PDF：{path}" if args.pdf else ""))
+    if note:
+        print(f"perfeval：已按 --force 生成，报告封面注明工作簿仍有 {verdict.errors} 项错误", file=sys.stderr)
     return EXIT_CLEAN
 
 

@@ -121,6 +121,9 @@ def run_rules(form: Form, settings: Settings | None = None, select=(), ignore=()
     last = len(order)
     findings.sort(key=lambda f: (order.get(f.sheet, last), _cell_key(f.cell), f.code))
     metrics = _metrics(form, s, scores.exec_score_of(ctx), scores.total_of(ctx))
+    note = scores.provisional_note(findings)  # after select/ignore: the verdict agrees with the findings shown
+    if note and metrics.total_score is not None:
+        metrics.score_provisional, metrics.score_note = True, note
     if not metrics.score_provisional and _unscored(form):
         metrics.score_provisional = True  # a project form sent with its scores left blank (issue 10)
         metrics.score_note = "有指标给出了分值却未填自评得分，复核总分不完整"

@@ -95,19 +95,28 @@ class Ctx:
         return t
 
     def add(self, code: str, where: Value | Loc | None, message: str,
-            expected: str | None = None, actual: str | None = None, severity: Severity | None = None) -> None:
-        """severity: this finding's own level where a rule grades its findings (PE416); a [severity]
-        setting for the code still wins."""
+            expected: str | None = None, actual: str | None = None, severity: Severity | None = None,
+            related: Iterable[Value | Loc | None] = ()) -> None:
+        """severity: this finding's own level where a rule grades its findings (PE416, PE203); a [severity]
+        setting for the code still wins. related: other cells the fix touches (marked too, counted once)."""
         loc = where.loc if isinstance(where, Value) else where
         sev = severity or CATALOG[code].severity
         if self.s.severity:
             override = self.s.severity.get(code)
             if override:
                 sev = Severity(override)
+        rel = ()
+        if related:
+            seen = []
+            for r in related:
+                rl = r.loc if isinstance(r, Value) else r
+                if rl and rl != loc and (rl.sheet, rl.cell) not in seen:
+                    seen.append((rl.sheet, rl.cell))
+            rel = tuple(seen)
         if loc:
-            self.findings.append(Finding(code, sev, loc.sheet, loc.cell, message, expected, actual))
+            self.findings.append(Finding(code, sev, loc.sheet, loc.cell, message, expected, actual, rel))
         else:
-            self.findings.append(Finding(code, sev, "", "", message, expected, actual))
+            self.findings.append(Finding(code, sev, "", "", message, expected, actual, rel))
 
 
 def tainted(ctx: Ctx, *vals: Value) -> bool:
@@ -393,4 +402,9 @@ def _report(ctx: Ctx, code: str, target: Value, where: str, what: str, expected:
                 f"{where}的公式缓存值与公式结果不符：按{what}应为 {expected}，单元格缓存为 {actual}。"
                 f"请在 Excel 中重新计算后保存", expected, actual)
     else:
-        ctx.add(code, target, f"{where}应为{what} {expected}，表中为 {actual}", expected, actual)
+        ctx.add(code, target, f"{where}应为{what} {expected}，表中为 {actual}。{fix_text(what)}", expected, actual)
+
+
+def fix_text(what: str) -> str:
+    """The closing words of an arithmetic message: what the clerk does (issue 12: every message ends with it)."""
+    return f"请核对该单元格，按{what}修改（或改用求和、计算公式）"

@@ -49,25 +49,32 @@ def pe401(ctx: Ctx) -> None:
     u, su = form.unit_name, form.self_eval.unit_name
     if _missing(u) and _missing(su):
         v = u if u.kind is UNKNOWN or su.kind is not UNKNOWN else su
-        ctx.add("PE401", _where(v, "unit_name", form), f"部门（单位）名称{_why(v)}", "单位全称", _shown(v))
+        ctx.add("PE401", _where(v, "unit_name", form), f"部门（单位）名称{_why(v)}。{_fix(v)}", "单位全称", _shown(v))
     if _missing(form.year):
-        ctx.add("PE401", _where(form.year, "year", form), f"年度{_why(form.year)}", "评价年度，如 2024", _shown(form.year))
+        ctx.add("PE401", _where(form.year, "year", form), f"年度{_why(form.year)}。{_fix(form.year)}", "评价年度，如 2024", _shown(form.year))
     f = form.self_eval.funds
     for v, key, label in ((f.initial_budget, "funds_initial", "年初预算数"), (f.budget, "funds_budget", "全年预算数"),
                           (f.actual, "funds_actual", "全年执行数"), (f.points, "funds_points", "预算执行率分值")):
         if _missing(v) and not v.template_formula:
-            ctx.add("PE401", _where(v, key, form), f"年度资金总额·{label}{_why(v)}", "金额", _shown(v))
+            ctx.add("PE401", _where(v, key, form), f"年度资金总额·{label}{_why(v)}。{_fix(v)}", "金额", _shown(v))
     # derived figures typed by hand (the 原表): blank means the form is unfinished; in our template they
     # are formulas, and a blank there is a missing cached value (PE503), not a missing input
     se = form.self_eval
     for v, label in ((f.execution_rate, "年度资金总额·执行率"), (f.score, "年度资金总额·得分"), (se.total_score, "总分")):
         if v.kind is EMPTY and v.loc and not v.template_formula and se.indicators:
-            ctx.add("PE401", v, f"{label}未填写", label.split("·")[-1], "空")
+            ctx.add("PE401", v, f"{label}未填写。请按表中数字算出后补填", label.split("·")[-1], "空")
     for sheet, ft, p in _footers(form):
         for v, key, label in ((ft.preparer, "preparer", "填表人"), (ft.date, "date", "填报日期"),
                               (ft.phone, "phone", "联系电话")):
             if _missing(v):
-                ctx.add("PE401", _where(v, f"{p}_{key}", form), f"{sheet}的{label}{_why(v)}", label, _shown(v))
+                ctx.add("PE401", _where(v, f"{p}_{key}", form), f"{sheet}的{label}{_why(v)}。{_fix(v)}", label, _shown(v))
+
+
+def _fix(v: Value) -> str:
+    """The closing words: fill in a blank, recalculate a formula with no result, correct anything else."""
+    if v.kind is UNKNOWN:
+        return "请在 Excel 中重新计算后保存"
+    return "请补填" if v.kind is EMPTY else "请核对并改正"
 
 
 def _missing(v: Value) -> bool:
@@ -102,7 +109,7 @@ def pe402(ctx: Ctx) -> None:
             continue
         for v, label in ((ind.points, "分值"), (ind.actual, "实际完成值"), (ind.score, "自评得分")):
             if v.kind is EMPTY:
-                ctx.add("PE402", v if v.loc else ind.name, f"指标“{ind.name.display}”的{label}未填写", label, "空")
+                ctx.add("PE402", v if v.loc else ind.name, f"指标“{ind.name.display}”的{label}未填写。请补填", label, "空")
 
 
 @rule(info("PE403", "填报日期不是有效日期或晚于今天", E, C, """
@@ -113,10 +120,10 @@ def pe403(ctx: Ctx) -> None:
         v = ft.date
         if v.kind is DATE:
             if v.date > today:
-                ctx.add("PE403", v, f"{sheet}的填报日期 {v.date.isoformat()} 晚于今天 {today.isoformat()}",
+                ctx.add("PE403", v, f"{sheet}的填报日期 {v.date.isoformat()} 晚于今天 {today.isoformat()}。请核对并改为实际填报日期",
                         f"不晚于 {today.isoformat()}", v.date.isoformat())
         elif v.kind not in (EMPTY, UNKNOWN):
-            ctx.add("PE403", v, f"{sheet}的填报日期“{v.display}”不是有效日期", "日期，如 2025-04-22", v.display)
+            ctx.add("PE403", v, f"{sheet}的填报日期“{v.display}”不是有效日期。请改为日期，如 2025-04-22", "日期，如 2025-04-22", v.display)
 
 
 MAX_PHONE_CHARS = 40  # bounds the work of any settings regex (safe subset: settings._unsafe_regex)
@@ -151,7 +158,8 @@ def pe404(ctx: Ctx) -> None:
         parts = [p for p in _PHONE_SPLIT.split(text) if p]
         # a number longer than MAX_PHONE_CHARS is no phone number: settings regexes never see long text
         if not parts or not all(len(x) <= MAX_PHONE_CHARS and any(p.fullmatch(x) for p in pats) for x in parts):
-            ctx.add("PE404", v, f"{sheet}的联系电话“{v.display}”不是手机号或固定电话", "手机号或固定电话", v.display)
+            ctx.add("PE404", v, f"{sheet}的联系电话“{v.display}”不是手机号或固定电话。请核对并改正", "手机号或固定电话",
+                    v.display)
 
 
 @rule(info("PE405", "单位负责人未签字", I, C, """
@@ -159,7 +167,7 @@ def pe404(ctx: Ctx) -> None:
 def pe405(ctx: Ctx) -> None:
     for sheet, ft, p in _footers(ctx.form):
         if ft.signature.kind is EMPTY:
-            ctx.add("PE405", _where(ft.signature, f"{p}_signature", ctx.form), f"{sheet}的单位负责人签字为空（纸质件上签字即可）",
+            ctx.add("PE405", _where(ft.signature, f"{p}_signature", ctx.form), f"{sheet}的单位负责人签字为空，请在纸质件上签字",
                     "签字", "空")
 
 
@@ -181,7 +189,7 @@ def pe406(ctx: Ctx) -> None:
         for v in sc.invalid:
             if v.loc and id(v) not in dates:
                 why = f"：{v.problem}" if v.problem else ""
-                ctx.add("PE406", v, f"单元格内容“{v.raw}”无法识别{why}", "数字或日期", str(v.raw))
+                ctx.add("PE406", v, f"单元格内容“{v.raw}”无法识别{why}。请改为数字（或日期）", "数字或日期", str(v.raw))
     if not ctx.form.template_version or not sc.number_text:
         return
     notes = ctx.text_effects().notes
@@ -230,7 +238,7 @@ def pe407(ctx: Ctx) -> None:
             if _no_reason(ind.reason, words):
                 ctx.add("PE407", ind.reason if ind.reason.loc else ind.score,
                         f"指标“{ind.name.display}”自评得分 {pts(x.written)} 低于分值 {pts(x.points)}，"
-                        f"{_missing_reason(ind.reason)}",
+                        f"{_missing_reason(ind.reason)}。请在偏差原因分析中写明扣分原因和改进措施",
                         "偏差原因及改进措施", ind.reason.display or "空")
         r = x.result
         if not ctx.s.reason_required_over_achievement or r.deviation is None or r.target is None:
@@ -245,7 +253,7 @@ def pe407(ctx: Ctx) -> None:
         if dev >= ctx.s.over_achievement - EPS and _no_reason(ind.reason, words):
             ctx.add("PE408", ind.reason if ind.reason.loc else ind.actual,
                     f"指标“{ind.name.display}”实际完成值偏离目标 {pct(dev)}（达到 {pct(ctx.s.over_achievement)}），"
-                    f"{_missing_reason(ind.reason)}", "超额原因说明", ind.reason.display or "空")
+                    f"{_missing_reason(ind.reason)}。请写明超额完成的原因，或核对实际完成值与目标值", "超额原因说明", ind.reason.display or "空")
 
 
 @rule(info("PE409", "执行率偏低却未说明原因", W, C, """
@@ -307,7 +315,7 @@ def pe410(ctx: Ctx) -> None:
         if key in seen:
             first = seen[key]
             where = f"（与 {first.loc.cell} 同名）" if first.loc else ""
-            ctx.add("PE410", row.name, f"项目名称“{key}”重复{where}", "不重复的项目名称", row.name.display.strip())
+            ctx.add("PE410", row.name, f"项目名称“{key}”重复{where}。请核对是否重复填列；确为两个项目的，改用能区分的名称", "不重复的项目名称", row.name.display.strip())
         else:
             seen[key] = row.name
 
@@ -322,7 +330,7 @@ def pe411(ctx: Ctx) -> None:
             continue
         if _not_applicable(ind):
             a = pts(w)
-            ctx.add("PE411", ind.points, f"指标“{ind.name.display or '不适用'}”不适用，却设有分值 {a}", "无分值", a)
+            ctx.add("PE411", ind.points, f"指标“{ind.name.display or '不适用'}”不适用，却设有分值 {a}。请删去分值，或改填适用的指标", "无分值", a)
 
 
 def _not_applicable(ind) -> bool:
@@ -344,7 +352,7 @@ def pe412(ctx: Ctx) -> None:
             continue
         hit = next((w for w in ctx.s.vague_words if w in t.text), None)
         if hit:
-            ctx.add("PE412", ind.target, f"指标“{ind.name.display}”的年度指标值“{t.text}”含模糊用语“{hit}”，无法衡量是否完成",
+            ctx.add("PE412", ind.target, f"指标“{ind.name.display}”的年度指标值“{t.text}”含模糊用语“{hit}”，无法衡量是否完成。请改为可衡量的指标值（如“≥90%”）",
                     "比较符和数值，如 ≥90%", t.text)
 
 
@@ -366,7 +374,7 @@ def pe413(ctx: Ctx) -> None:
             if where is None:
                 where = total
     if cols:
-        ctx.add("PE413", where, f"公用经费合计未填写，而其中各项已填：{'；'.join(cols)}", "公用经费合计", "空")
+        ctx.add("PE413", where, f"公用经费合计未填写，而其中各项已填：{'；'.join(cols)}。请补填公用经费合计（不小于其中各项之和）", "公用经费合计", "空")
 
 
 @rule(info("PE415", "读取时有内容未找到", I, C, """

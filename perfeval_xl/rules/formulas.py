@@ -23,7 +23,7 @@ def pe501(ctx: Ctx) -> None:
     for v in ctx.values():
         if v.template_formula and not v.formula and v.loc:
             what = "已被删除" if v.kind is EMPTY else f"被数值“{v.display}”覆盖"
-            ctx.add("PE501", v, f"{_label(v)}的模板公式{what}，应为公式 {v.template_formula}",
+            ctx.add("PE501", v, f"{_label(v)}的模板公式{what}，应为公式 {v.template_formula}。请恢复公式（从空白模板复制该单元格）",
                     v.template_formula, v.display or "空")
 
 
@@ -48,7 +48,7 @@ def pe503(ctx: Ctx) -> None:
         if not raw.startswith("#") and v.problem and "错误值 #" in v.problem:  # the reader names the error
             raw = "#" + v.problem.split("错误值 #", 1)[1].split("，")[0].split()[0]
         if raw.startswith("#"):
-            ctx.add("PE504", v, f"{_label(v)}的公式结果为错误值 {raw}", "数值", raw)
+            ctx.add("PE504", v, f"{_label(v)}的公式结果为错误值 {raw}。请核对公式引用的单元格（如除数为 0 或空白）并改正", "数值", raw)
         else:
             by_sheet[v.loc.sheet].append(v)
     # openpyxl sees a formula with no cached value as such; python-calamine gives the same blank for a

@@ -20,6 +20,7 @@ class Scored:
     points: Decimal | None  # 分值
     written: Decimal | None  # 自评得分 as written
     recomputed: Decimal  # what the line contributes to the recomputed total
+    stricter: bool = False  # the unit scored itself below the rule (kept: the review never raises a deduction)
 
 
 def score_lines(form: Form, s: Settings) -> list[Scored]:
@@ -36,13 +37,18 @@ def score_lines(form: Form, s: Settings) -> list[Scored]:
         res = deadline_score(tt, at, w) if "月" in tt or "年" in tt else None
         if res is None:
             res = indicator_score(tt, at, w, s, budget=budget, spent=spent)
+        stricter = False
         if res.score is not None:
             rec = res.score
+            # A unit stricter with itself than the formula (9.60 against 10 with a reason) keeps its own
+            # score: the review lowers scores that are too high, it never raises a unit's own deduction.
+            if written is not None and ZERO <= written < rec - s.tolerance - EPS:
+                rec, stricter = written, True
         elif written is not None:
             rec = max(ZERO, min(written, w)) if w is not None else max(ZERO, written)
         else:
             rec = ZERO
-        out.append(Scored(ind, res, w, written, rec))
+        out.append(Scored(ind, res, w, written, rec, stricter))
     return out
 
 
@@ -147,13 +153,16 @@ def _cmp_report(ctx, code, v, where, what, expected, actual):
         ctx.add("PE502", v, f"{where}的公式缓存值与公式结果不符：按{what}应为 {expected}，单元格缓存为 {actual}。"
                 f"请在 Excel 中重新计算后保存", expected, actual)
     else:
-        ctx.add(code, v, f"{where}应为{what} {expected}，表中为 {actual}", expected, actual)
+        ctx.add(code, v, f"{where}应为{what} {expected}，表中为 {actual}。请核对该单元格，按{what}修改"
+                f"（或改用公式）", expected, actual)
 
 
 @rule(info("PE203", "定量指标的自评得分与按指标值复算的得分不符", W, G, """
 定量指标按年度指标值复算：≥/>（正向）达到得满分，否则 实际/目标×分值；=（目标大于 0 同正向，目标为 0 时实际为 0
-得满分）；≤/<（反向）达到得满分，否则按设置的反向公式；“不超支”即执行数 ≤ 预算数。自评得分与复算不符时，
-或是打分有误，或是偏差原因没有写清扣分依据。改正：按复算得分修改，或在偏差原因中说明打分依据。"""))
+得满分）；≤/<（反向）达到得满分，否则按设置的反向公式；“不超支”即执行数 ≤ 预算数。
+方向不同，级别不同：自评得分高于复算得分是警告（打分偏高，复核总分按复算得分计）；自评得分低于复算得分只是提示
+（单位对自己从严，复核总分保留表中得分，不再在总分上重复报出），请确认偏差原因写明了扣分依据。
+改正：得分偏高的，按复算得分修改，或在偏差原因中说明打分依据。"""))
 def pe203(ctx: Ctx) -> None:
     for x in lines_of(ctx):
         if x.result.score is None or x.written is None:
@@ -164,7 +173,15 @@ def pe203(ctx: Ctx) -> None:
             continue  # PE204 says what is wrong with this cell
         name = x.ind.name.display
         e, a = pts(x.result.score), pts(x.written)
-        ctx.add("PE203", x.ind.score, f"指标“{name}”的自评得分按复算应为 {e}（{x.result.explanation}），表中为 {a}", e, a)
+        why = x.result.explanation
+        if x.written < x.result.score:  # stricter than the rule: the unit's call, the review keeps it
+            ctx.add("PE203", x.ind.score,
+                    f"指标“{name}”的自评得分 {a} 低于按指标值复算的 {e}（{why}）：单位从严扣分，复核总分采用表中得分。"
+                    f"请核对偏差原因分析中是否写明扣分依据", e, a, severity=I, related=[x.ind.reason])
+        else:
+            ctx.add("PE203", x.ind.score,
+                    f"指标“{name}”的自评得分按复算应为 {e}（{why}），表中为 {a}。请核对实际完成值与年度指标值，"
+                    f"并把自评得分改为 {e}，或在偏差原因中说明打分依据", e, a, severity=W)
 
 
 @rule(info("PE204", "自评得分超出 0 至分值的范围", E, G, """
@@ -179,7 +196,8 @@ def pe204(ctx: Ctx) -> None:
         if _out_of_range(sc, top):
             rng = f"0 至 {pts(top)}" if top is not None else "不小于 0"
             a = pts(sc)
-            ctx.add("PE204", ind.score, f"指标“{ind.name.display}”的自评得分应在 {rng} 之间，表中为 {a}", rng, a)
+            ctx.add("PE204", ind.score, f"指标“{ind.name.display}”的自评得分应在 {rng} 之间，表中为 {a}。"
+                    f"请核对并修改自评得分（或更正分值）", rng, a, related=[ind.points])
 
 
 def _out_of_range(score: Decimal, points: Decimal | None) -> bool:
@@ -202,8 +220,12 @@ def pe205(ctx: Ctx) -> None:
             continue
         title = normalize(head.level1.display)
         e, a = pts(stated), pts(total)
+        cells = [i.points for i in lines if i.points.loc and (i.points.kind is NUMBER or num(i.score) is not None)]
+        span = _span(cells)
         ctx.add("PE205", head.level1_loc or head.level1.loc,
-                f"一级指标“{title}”标明 {e} 分，其下三级指标分值之和应为 {e}，表中为 {a}", e, a)
+                f"一级指标“{title}”标明 {e} 分，其下三级指标分值之和应为 {e}，表中为 {a}"
+                f"（{'多' if total > stated else '少'} {pts(abs(total - stated))} 分）。请核对{span}的分值并修改，使之合计 {e} 分；"
+                f"若标题中的分值有误，改正标题", e, a, related=cells)
 
 
 @rule(info("PE206", "执行率分值加各指标分值之和不等于 100", E, G, """
@@ -218,7 +240,9 @@ def pe206(ctx: Ctx) -> None:
     where = se.points_total if se.points_total.loc else (se.indicators[0].points)
     if abs(total - ctx.s.total_points) > EPS:
         e, a = pts(ctx.s.total_points), pts(total)
-        ctx.add("PE206", where, f"执行率分值加各指标分值之和应为 {e}，表中合计为 {a}", e, a)
+        cells = [i.points for i in se.indicators if i.points.loc and i.points.kind is NUMBER]
+        ctx.add("PE206", where, f"执行率分值加各指标分值之和应为 {e}，表中合计为 {a}。"
+                f"请核对{_span(cells)}的分值并修改，使合计为 {e} 分", e, a, related=cells)
     if se.points_total.kind is NUMBER and abs(se.points_total.number - total) > EPS \
             and not tainted(ctx, se.points_total):
         _cmp_report(ctx, "PE207", se.points_total, "总分行分值合计", "执行率分值加各指标分值之和", pts(total),
@@ -251,14 +275,16 @@ def pe208(ctx: Ctx) -> None:
         rec = total_of(ctx)
         if rec is not None and abs(rec - ts.number) > ctx.s.sum_tolerance(1 + len(lines)) + EPS:
             e, a = pts(rec), pts(ts.number)
-            ctx.add("PE209", ts, f"总分复核应为 {e}（执行率得分与定量指标按规则复算），表中为 {a}", e, a)
+            ctx.add("PE209", ts, f"总分复核应为 {e}（执行率得分与定量指标按规则复算），表中为 {a}。"
+                    f"请按上面各指标得分的提示逐项核对并修改，再重填总分", e, a)
     if se.grade.kind is TEXT and se.grade.text and not tainted(ctx, se.grade):
         rec = total_of(ctx)
         if rec is None:
             return
         g = ctx.s.grade_of(rec)
         if normalize(se.grade.text) != g:
-            ctx.add("PE210", se.grade, f"等级按复核总分 {pts(rec)} 应为“{g}”，表中为“{se.grade.text}”", g, se.grade.text)
+            ctx.add("PE210", se.grade, f"等级按复核总分 {pts(rec)} 应为“{g}”，表中为“{se.grade.text}”。"
+                    f"请核对总分后把等级改为“{g}”", g, se.grade.text)
 
 
 @rule(info("PE211", "指标权重与通常分配不同", I, G, """
@@ -272,7 +298,7 @@ def pe211(ctx: Ctx) -> None:
     fp = num(f.points)
     if fp is not None and fp != s.weight_execution:
         e, a = pts(s.weight_execution), pts(fp)
-        ctx.add("PE211", f.points, f"预算执行率分值通常为 {e}，表中为 {a}", e, a)
+        ctx.add("PE211", f.points, f"预算执行率分值通常为 {e}，表中为 {a}。如无本地规定，请改为 {e}", e, a)
     for head, _lines in gs:
         title = normalize(head.level1.display)
         stated = heading_points(title)
@@ -288,7 +314,54 @@ def pe211(ctx: Ctx) -> None:
             continue
         if stated != usual:
             e, a = pts(usual), pts(stated)
-            ctx.add("PE211", head.level1_loc or head.level1.loc, f"一级指标“{title}”通常为 {e} 分，表中标明 {a} 分", e, a)
+            ctx.add("PE211", head.level1_loc or head.level1.loc,
+                    f"一级指标“{title}”通常为 {e} 分，表中标明 {a} 分。如无本地规定，请按通常分配修改", e, a)
 
 
+def _span(values) -> str:
+    """"G13:G16" for cells one under another in one column, else "G13、G15"; "" when none."""
+    locs = [v.loc for v in values if v.loc]
+    if not locs:
+        return "三级指标"
+    cells = [l.cell for l in locs]
+    col = {"".join(ch for ch in c if ch.isalpha()) for c in cells}
+    rows = sorted(int("".join(ch for ch in c if ch.isdigit())) for c in cells)
+    if len(col) == 1 and len(rows) > 1 and rows == list(range(rows[0], rows[0] + len(rows))):
+        (c,) = col
+        return f" {c}{rows[0]}:{c}{rows[-1]} "
+    return " " + "、".join(cells) + " "
 
+
+# ---- the verdict: is the recomputed total one a reviewer can sign? --------------------------------
+
+# Codes whose finding says the point structure itself is wrong; while one stands, 复核总分 and 等级 are
+# provisional. Rule modules that check the structure too (standard weights of a form family) add theirs
+# with structure_code().
+STRUCTURE_CODES: dict[str, str] = {
+    "PE205": "一级指标分值与其下三级指标分值之和不符",
+    "PE206": "执行率分值加各指标分值之和不等于 100",
+    # the form families' standard-weight rule (issue 10): headings without points that miss the usual split
+    "PE610": "一级指标未标分值且与通常分配不符",
+}
+
+
+def structure_code(code: str, what: str) -> None:
+    """Declare that a finding of `code` makes the total provisional (what: short Chinese reason)."""
+    STRUCTURE_CODES[code] = what
+
+
+def provisional_note(findings) -> str:
+    """Why 复核总分/等级 are provisional ("" when they are not): a structure finding at warning or error level
+    stands (one downgraded to info by the locality's settings is accepted structure)."""
+    hits: dict[str, list[str]] = {}
+    for f in findings:
+        if f.code in STRUCTURE_CODES and f.severity is not I:
+            hits.setdefault(f.code, []).append(f.cell or f.sheet or "")
+    if not hits:
+        return ""
+    parts = []
+    for code, cells in hits.items():
+        where = "、".join(c for c in cells[:3] if c) + ("等" if len(cells) > 3 else "")
+        parts.append(f"{code} {STRUCTURE_CODES[code]}" + (f"（{where}）" if where else ""))
+    return ("分值结构有误：" + "；".join(parts) + "。复核总分与等级按表中现有分值计算，仅为暂定，"
+            "请改正分值后重新校验")

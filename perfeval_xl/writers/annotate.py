@@ -29,8 +29,8 @@ from xml.sax.saxutils import escape as xml_escape
 from ..errors import ReadError
 from ..findings import Report
 from ..marks import (
-    FONT_COLOR, LEDGER_SHEET, NOTE_AUTHOR, RESULT_SHEET, LedgerEntry, MarkPlan, compose_note,
-    is_mark_fill, is_our_note, ledger_rows, link_sheet, needs_text_guard, original_from_note, parse_ledger, plan_marks,
+    FONT_COLOR, LEDGER_SHEET, NOTE_AUTHOR, RESULT_SHEET, LedgerEntry, MarkPlan, border_spec, compose_note,
+    is_mark_border, is_mark_fill, is_our_note, parse_border_spec, ledger_rows, link_sheet, needs_text_guard, original_from_note, parse_ledger, plan_marks,
     text_width,
 )
 from ..safety import preflight
@@ -435,13 +435,37 @@ def _restore_fill(cell, e: LedgerEntry) -> None:
     cell.fill = PatternFill(**kw)
 
 
+_SIDES = ("left", "right", "top", "bottom")
+
+
+def _border_of(cell) -> str:
+    b = cell.border
+    sides = {}
+    for k in _SIDES:
+        side = getattr(b, k, None)
+        if side is not None and side.style:
+            sides[k] = (side.style, color_spec(side.color))
+    return border_spec(sides)
+
+
+def _set_border(cell, spec: str) -> None:
+    """A border from border_spec text, keeping the cell's diagonal (never part of a mark)."""
+    from openpyxl.styles import Border, Side
+
+    sides = parse_border_spec(spec)
+    old = cell.border
+    cell.border = Border(**{k: Side(style=sides[k][0], color=color_from_spec(sides[k][1])) if k in sides else Side()
+                            for k in _SIDES}, diagonal=old.diagonal, diagonalUp=old.diagonalUp,
+                         diagonalDown=old.diagonalDown)
+
+
 def _comment(text: str, author: str):
     from openpyxl.comments import Comment
 
+    from ..marks import note_size
+
     c = Comment(text, author or NOTE_AUTHOR)
-    lines = text.count("\n") + 1 + len(text) // 40
-    c.width = 360
-    c.height = min(600, 20 + 16 * lines)
+    c.width, c.height = note_size(text)  # sized to the text (issue 12), CJK counted double
     return c
 
 
@@ -470,6 +494,8 @@ def clear_marks(wb) -> int:
             pattern, fg, _ = _fill_of(cell)
             if is_mark_fill(pattern, fg):  # untouched since we marked it
                 _restore_fill(cell, e)
+            if is_mark_border(_border_of(cell)):  # a ledger of an older run has no border column: cleared
+                _set_border(cell, e.border)
             if cell.comment is None or is_our_note(cell.comment.text):
                 cell.comment = _comment(e.note, e.note_author) if e.note else None
             restored += 1
@@ -501,8 +527,11 @@ def apply_plan(wb, plan: MarkPlan, note: str | None = None) -> dict:
         pattern, fg, bg = _fill_of(cell)
         own_note = cell.comment.text if cell.comment is not None else ""
         own_author = cell.comment.author if cell.comment is not None else ""
-        entries.append(LedgerEntry(mark.sheet, cell.coordinate, pattern, fg, bg, own_note or "", own_author or ""))
+        entries.append(LedgerEntry(mark.sheet, cell.coordinate, pattern, fg, bg, own_note or "", own_author or "",
+                                   _border_of(cell)))
         cell.fill = PatternFill(fill_type="solid", fgColor=mark.fill, bgColor=mark.fill)
+        if getattr(mark, "border", "") and not any(cell.coordinate in rng for rng in ws.merged_cells.ranges):
+            _set_border(cell, mark.border)  # not on a merged range: its edges are drawn from other cells
         cell.comment = _comment(compose_note(mark, own_note or ""), NOTE_AUTHOR)
         placed += 1
     _write_result(wb, plan, note)
