@@ -1,6 +1,6 @@
 """The `perfeval` command line (Ruff habits: check / rules; exit 0 clean, 1 findings, 2 could not run).
 
-perfeval check PATH... [--format text|json] [--select X] [--ignore X] [--config F] [--summary X.xlsx]
+perfeval check PATH... [--format text|json|jsonl] [--select X] [--ignore X] [--config F] [--summary X.xlsx]
                        [--annotate OUTDIR] [--in-place] [--jobs N] [--formulas]
 perfeval forms                                          (the form families it recognises; --form picks one)
 perfeval rules [CODE]
@@ -98,13 +98,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="校验一个或多个工作簿（文件或文件夹）")
     c.add_argument("paths", nargs="+", metavar="PATH", help="工作簿文件或文件夹")
-    c.add_argument("--format", choices=("text", "json"), default="text", help="输出格式（默认 text）")
+    c.add_argument("--format", choices=("text", "json", "jsonl"), default="text",
+                   help="输出格式：text（默认）、json（一个对象）、jsonl（每个文件一行 JSON，适合上万个文件）")
     c.add_argument("--select", action="append", metavar="CODES", help="只启用这些规则（代码或前缀，逗号分隔，可重复）")
     c.add_argument("--ignore", action="append", metavar="CODES", help="忽略这些规则（代码或前缀，逗号分隔，可重复）")
     c.add_argument("--config", metavar="FILE",
                    help="财政局的设置文件（perfeval.toml 或含 [tool.perfeval] 的 pyproject.toml）；不给时用当前目录中的"
                         " perfeval.toml，收件文件夹中的设置文件一律不用")
     c.add_argument("--summary", metavar="X.xlsx", help="把全部结果写成一个汇总工作簿")
+    c.add_argument("--summary-rows", type=int, metavar="N", default=None,
+                   help="汇总工作簿“全部问题”表最多的行数（默认 50000）；问题更多时完整清单写到工作簿旁的 CSV")
     c.add_argument("--annotate", metavar="OUTDIR", help="在 OUTDIR 中写出标注后的副本（原文件不动）")
     c.add_argument("--in-place", action="store_true", help="直接标注原文件（先写备份）")
     c.add_argument("--jobs", type=int, metavar="N", help="并行进程数（默认且最多为 CPU 核数）")
@@ -214,12 +217,15 @@ def _stamp(path: str):
 def cmd_check(args) -> int:
     from . import batch
     from .errors import ConfigError
-    from .output import render_json, render_text, use_color
+    from .output import JsonlWriter, JsonWriter, TextWriter, use_color
     from .pipeline import CheckOptions, check_codes, check_settings_codes, with_parts
     from .settings import bureau_settings
 
     if args.jobs is not None and args.jobs < 1:
         print("perfeval：--jobs 应为正整数", file=sys.stderr)
+        return EXIT_FAILED
+    if args.summary_rows is not None and args.summary_rows < 0:
+        print("perfeval：--summary-rows 不能为负数", file=sys.stderr)
         return EXIT_FAILED
     wrong = check_usage(args)  # once, before any file is read
     if wrong:
@@ -270,40 +276,74 @@ def cmd_check(args) -> int:
         print(f"perfeval：{problem}", file=sys.stderr)
         return EXIT_FAILED
     stamps = {f: _stamp(f) for f in files if f not in refused} if args.in_place else {}
-    reports = batch.run(files, options, jobs=jobs, progress=sys.stderr, refused=refused)
 
+    out = sys.stdout
+    if args.format == "json":
+        writer = JsonWriter(out)
+    elif args.format == "jsonl":
+        writer = JsonlWriter(out)
+    else:
+        writer = TextWriter(out, color=use_color(out), quiet=args.quiet)
+    failed = False
+    summary = None
+    if args.summary:
+        from .writers.summary import FINDINGS_SHEET_ROWS, SummaryWriter
+
+        try:
+            rows = FINDINGS_SHEET_ROWS if args.summary_rows is None else args.summary_rows
+            summary = SummaryWriter(args.summary, max_sheet_rows=rows)
+        except OSError as e:
+            print(f"perfeval：无法写出汇总表 {inert_line(args.summary)}：{_os_message(e)}", file=sys.stderr)
+            failed = True
+
+    # every report is written out as soon as it is known and then dropped (flat memory); only --annotate and
+    # --in-place keep the reports of the files they are about to mark
     tasks = []
+    outputs = set()
+    used = {os.path.realpath(f) for f in files}  # a marked copy never overwrites a file being checked
+    unreadable = has_errors = False
     if args.annotate:
         from .ledger import default_dest
-
-        used = {os.path.realpath(f) for f in files}  # a marked copy never overwrites a file being checked
-        outputs = set()
-        for r in reports:
+    # the bar only when the results go elsewhere: on one terminal, the results themselves show the progress
+    progress = None if getattr(out, "isatty", lambda: False)() else sys.stderr
+    for r in batch.iter_run(files, options, jobs=jobs, progress=progress, refused=refused):
+        dest = None
+        if args.annotate:
             dest = _annotate_dest(r.path, args.paths, args.annotate, default_dest, used)
             outputs.add(os.path.realpath(dest))
             if not r.error:
                 tasks.append((r.path, with_parts(r), dest, False))
+        elif args.in_place and not r.error:
+            tasks.append((r.path, with_parts(r), None, True, stamps.get(r.path), options))
+        writer.write(r)
+        if summary is not None:
+            try:
+                summary.add(r, dest if not r.error else None)
+            except OSError as e:  # disk full under the spool: the results go on, the summary is given up
+                print(f"perfeval：无法写出汇总表 {inert_line(args.summary)}：{_os_message(e)}", file=sys.stderr)
+                summary, failed = None, True
+        unreadable = unreadable or bool(r.error)
+        # a workbook of several project forms carries its findings in its parts
+        has_errors = has_errors or r.errors > 0 or any(p.errors for p in r.parts)
+    if args.annotate:
         skipped = [f for f in skipped if os.path.realpath(f) not in outputs]  # replaced by this run
-    elif args.in_place:
-        tasks = [(r.path, with_parts(r), None, True, stamps.get(r.path), options) for r in reports if not r.error]
-
-    # the results first (as soon as they are known), then the slower writing, with its own progress bar
-    if args.format == "json":
-        sys.stdout.write(render_json(reports, skipped=skipped, reasons=reasons))
+    if args.format == "text":
+        writer.close()
     else:
-        sys.stdout.write(render_text(reports, color=use_color(sys.stdout), quiet=args.quiet))
-    sys.stdout.flush()
+        writer.close(skipped, reasons)
+    out.flush()
 
-    failed = False
     done: list[str] = []  # where things went, said after the results
-    if args.format != "json" and skipped:
+    if args.format == "text" and skipped:
         done.append(_skipped_message(skipped, reasons))
+    failed_marks: list[str] = []
     if args.annotate or args.in_place:
         written, backups, marked = 0, [], []
         try:
             for res in batch.iter_annotate(tasks, jobs=jobs, progress=sys.stderr):
                 if res.error:  # one file's marks must not stop the others; said as it happens
                     print(f"perfeval：{inert_line(res.src)}：无法写出标注：{inert_line(res.error)}", file=sys.stderr)
+                    failed_marks.append(res.src)
                     failed = True
                 else:
                     written += 1
@@ -326,21 +366,24 @@ def cmd_check(args) -> int:
             done.append(line)
         else:
             done.append(f"标注副本已写入：{inert_line(args.annotate)}（{written} 个文件）")
-    if args.summary:
+    if summary is not None:
         try:
-            path, backup = _write_summary(reports, args.summary)
-            done.append(f"汇总表已写入：{inert_line(path)}" +
-                        (f"（原有同名文件不是本工具生成的，已先备份为 {inert_line(backup)}）" if backup else ""))
+            res, backup = _close_summary(summary, args.summary, failed_marks)
+            line = f"汇总表已写入：{inert_line(res.path)}"
+            if backup:
+                line += f"（原有同名文件不是本工具生成的，已先备份为 {inert_line(backup)}）"
+            if res.csv:
+                line += f"；问题共 {res.findings} 条，超过表内上限，完整清单：{inert_line(res.csv)}"
+            done.append(line)
         except Exception as e:
             print(f"perfeval：无法写出汇总表 {inert_line(args.summary)}：{_os_message(e)}", file=sys.stderr)
             failed = True
 
     for line in done:
         print(line, file=sys.stderr)
-    if failed or any(r.error for r in reports):
+    if failed or unreadable:
         return EXIT_FAILED
-    # a workbook of several project forms carries its findings in its parts
-    return EXIT_FINDINGS if any(r.errors or any(p.errors for p in r.parts) for r in reports) else EXIT_CLEAN
+    return EXIT_FINDINGS if has_errors else EXIT_CLEAN
 
 
 def check_usage(args) -> str | None:
@@ -372,11 +415,10 @@ def _os_message(e: Exception) -> str:
     return inert_line(os_error_text(e))
 
 
-def _write_summary(reports, dest: str):
-    """Write the summary workbook; an existing file there that we did not write is backed up first.
-    Returns (path written, backup path or None)."""
+def _close_summary(summary, dest: str, failed_marks=()):
+    """Finish the streamed summary workbook; an existing file there that we did not write is backed up first.
+    Returns (SummaryResult, backup path or None)."""
     from .ledger import KIND_SUMMARY, backup_path, ours, record
-    from .writers.summary import write_summary
 
     backup = None
     if os.path.exists(dest) and ours(dest) != KIND_SUMMARY:
@@ -385,13 +427,9 @@ def _write_summary(reports, dest: str):
         backup = backup_path(dest)
         shutil.copy2(dest, backup)
         record(backup, "backup")
-    import dataclasses
-
-    # the path is the one field of a Report the pipeline leaves raw (it opens the file): shown, it is inert too
-    shown = [dataclasses.replace(r, path=inert_line(r.path)) if inert_line(r.path) != r.path else r for r in reports]
-    path = write_summary(shown, dest)
-    record(path or dest, KIND_SUMMARY)
-    return path or dest, backup
+    res = summary.close(failed_annotations=failed_marks)
+    record(res.path, KIND_SUMMARY)
+    return res, backup
 
 
 def _skipped_message(skipped, reasons=None) -> str:
@@ -522,6 +560,12 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("\nperfeval：已中断", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `perfeval check ... | head`: the reader has gone; say nothing more
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return EXIT_FAILED
 
 
 def _unknown(parser, extra) -> None:

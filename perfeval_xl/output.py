@@ -1,13 +1,16 @@
-"""Rendering of reports for the terminal (Chinese text, coloured on a tty) and as JSON."""
+"""Rendering of reports for the terminal (Chinese text, coloured on a tty), as JSON and as JSON lines.
+
+TextWriter, JsonWriter and JsonlWriter write each report as it arrives and keep none (flat memory at any batch
+size); render_text/render_json are the same writers into a string."""
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 from collections.abc import Iterable
 from decimal import Decimal
 
-from .inert import inert_line
 from .findings import Report, Severity
 from .inert import inert_json, inert_line
 
@@ -59,57 +62,131 @@ def summary_line(r: Report) -> str:
     return " · ".join(parts)
 
 
-def render_text(reports: Iterable[Report], color: bool = False, quiet: bool = False) -> str:
-    """Every finding under its file and sheet; with quiet, one line per file (path and summary_line)."""
-    reports = list(reports)
-    out: list[str] = []
-    for r in reports:
-        head = _paint(inert_line(r.path), "1", color)  # a file name is submitted text too
-        if quiet:
-            line = summary_line(r)
-            if r.error:
-                line = _paint("无法校验", "1;31", color) + f"：{r.error}"
-            out.append(f"{head}  {line}")
-            for part in r.parts:  # several project forms in the file: one line each
-                m = part.metrics
-                out.append(f"  — {inert_line((m.project or m.department) if m else '')}  {summary_line(part)}")
-            continue
+def _report_text(r: Report, color: bool, quiet: bool) -> str:
+    """One file's block (or, with quiet, its lines); text from the submission made inert. A workbook holding
+    several project forms lists each under its own head (issue 10)."""
+    head = _paint(inert_line(r.path), "1", color)
+    if quiet:
+        line = summary_line(r)
         if r.error:
-            out.append(f"{head}\n  {_paint('无法校验', '1;31', color)}：{r.error}\n")
-            continue
-        out.append(head)
+            line = _paint("无法校验", "1;31", color) + f"：{inert_line(r.error)}"
+        out = [f"{head}  {inert_line(line) if not r.error else line}"]
+        for part in r.parts:  # several project forms in the file: one line each
+            m = part.metrics
+            out.append(f"  — {inert_line((m.project or m.department) if m else '')}  {inert_line(summary_line(part))}")
+        return "\n".join(out) + "\n"
+    if r.error:
+        return f"{head}\n  {_paint('无法校验', '1;31', color)}：{inert_line(r.error)}\n\n"
+    out = [head]
+    sheet = None
+    for f in r.findings:
+        if f.sheet != sheet:
+            sheet = f.sheet
+            out.append(f"  [{inert_line(sheet) or '工作簿'}]")
+        sev = _paint(f"{f.severity.label}", _COLOR[f.severity], color)
+        out.append(f"    {inert_line(f.cell) or '—':<6} {sev} {f.code}  {inert_line(f.message)}")
+    for part in r.parts:
+        m = part.metrics
+        out.append(f"  — {_paint(inert_line((m.project or m.department) if m else ''), '1', color)}")
         sheet = None
-        for f in r.findings:
+        for f in part.findings:
             if f.sheet != sheet:
                 sheet = f.sheet
-                out.append(f"  [{inert_line(sheet) or '工作簿'}]")
+                out.append(f"    [{inert_line(sheet) or '工作簿'}]")
             sev = _paint(f"{f.severity.label}", _COLOR[f.severity], color)
-            out.append(f"    {f.cell or '—':<6} {sev} {f.code}  {f.message}")
-        for part in r.parts:  # several project forms in one workbook: each under its own head (issue 10)
-            m = part.metrics
-            out.append(f"  — {_paint(inert_line((m.project or m.department) if m else ''), '1', color)}")
-            sheet = None
-            for f in part.findings:
-                if f.sheet != sheet:
-                    sheet = f.sheet
-                    out.append(f"    [{sheet or '工作簿'}]")
-                sev = _paint(f"{f.severity.label}", _COLOR[f.severity], color)
-                out.append(f"      {f.cell or '—':<6} {sev} {f.code}  {f.message}")
-            out.append("    " + summary_line(part))
-        if not r.findings and not r.parts:
-            out.append("  未发现问题")
-        out.append("  " + summary_line(r) + "\n")
-    if len(reports) > 1:
-        bad = sum(1 for r in reports if r.error)
-        units = [u for r in reports for u in [r, *r.parts]]  # a workbook's project forms count too
-        e = sum(u.errors for u in units)
-        w = sum(u.warnings for u in units)
-        i = sum(u.infos for u in units)
-        tail = f"共 {len(reports)} 个文件：错误 {e}，警告 {w}，提示 {i}"
-        if bad:
-            tail += f"；{bad} 个文件无法校验"
-        out.append(tail)
-    return "\n".join(out).rstrip("\n") + "\n"
+            out.append(f"      {inert_line(f.cell) or '—':<6} {sev} {f.code}  {inert_line(f.message)}")
+        out.append("    " + inert_line(summary_line(part)))
+    if not r.findings and not r.parts:
+        out.append("  未发现问题")
+    out.append("  " + inert_line(summary_line(r)) + "\n")
+    return "\n".join(out) + "\n"
+
+
+class TextWriter:
+    """Text output as each report arrives: every finding under its file and sheet (or, quiet, one line a file),
+    and the totals at the end. Holds counts only, never the reports."""
+
+    def __init__(self, stream, color: bool = False, quiet: bool = False):
+        self.stream, self.color, self.quiet = stream, color, quiet
+        self.files = self.bad = self.errors = self.warnings = self.infos = 0
+        self._pending = ""  # the previous block's trailing blank line, dropped after the last file
+
+    def write(self, r: Report) -> None:
+        block = _report_text(r, self.color, self.quiet)
+        self.stream.write(self._pending + block.rstrip("\n") + "\n")
+        self._pending = "\n" * (len(block) - len(block.rstrip("\n")) - 1)
+        self.files += 1
+        self.bad += bool(r.error)
+        for part in [r, *r.parts]:  # a workbook of several project forms carries its findings in its parts
+            self.errors += part.errors
+            self.warnings += part.warnings
+            self.infos += part.infos
+
+    def close(self) -> None:
+        if self.files > 1:
+            tail = f"共 {self.files} 个文件：错误 {self.errors}，警告 {self.warnings}，提示 {self.infos}"
+            if self.bad:
+                tail += f"；{self.bad} 个文件无法校验"
+            self.stream.write(self._pending + tail + "\n")
+        self._pending = ""
+
+
+def render_text(reports: Iterable[Report], color: bool = False, quiet: bool = False) -> str:
+    """Every finding under its file and sheet; with quiet, one line per file (path and summary_line)."""
+    buf = io.StringIO()
+    w = TextWriter(buf, color=color, quiet=quiet)
+    for r in reports:
+        w.write(r)
+    w.close()
+    return buf.getvalue() or "\n"
+
+
+def _skipped_tail(skipped, reasons) -> dict:
+    data = {"skipped": list(skipped)}
+    if reasons is not None:
+        data["skipped_reasons"] = {f: reasons.get(f, "以前生成的输出") for f in data["skipped"]}
+    return data
+
+
+class JsonWriter:
+    """`--format json` written as each report arrives: byte for byte the document render_json gives
+    ({"files": [...], "skipped": [...], "skipped_reasons": {...}}, indent 2), one file object at a time."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.n = 0
+
+    def write(self, r: Report) -> None:
+        body = inert_json(json.dumps(r.to_dict(), ensure_ascii=False, indent=2)).replace("\n", "\n    ")  # no raw \n in strings
+        self.stream.write(('{\n  "files": [\n    ' if self.n == 0 else ",\n    ") + body)
+        self.n += 1
+
+    def close(self, skipped: Iterable[str] | None = None, reasons: dict | None = None) -> None:
+        self.stream.write('{\n  "files": []' if self.n == 0 else "\n  ]")
+        if skipped is not None:
+            tail = inert_json(json.dumps(_skipped_tail(skipped, reasons), ensure_ascii=False, indent=2))
+            self.stream.write(",\n" + tail[2:-2])  # its members, at the document's own indent
+        self.stream.write("\n}\n")
+
+
+class JsonlWriter:
+    """`--format jsonl`: one line per file as it is known (the object of "files" in --format json), then one line
+    per skipped earlier output: {"path": ..., "skipped": reason}."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def _line(self, obj) -> None:
+        # inert_json escapes what json leaves raw (U+2028/2029 are line breaks to some readers, e.g. Python's
+        # splitlines; bidi overrides): one object stays one line
+        self.stream.write(inert_json(json.dumps(obj, ensure_ascii=False, separators=(",", ":"))) + "\n")
+
+    def write(self, r: Report) -> None:
+        self._line(r.to_dict())
+
+    def close(self, skipped: Iterable[str] | None = None, reasons: dict | None = None) -> None:
+        for f in skipped or ():
+            self._line({"path": f, "skipped": (reasons or {}).get(f, "以前生成的输出")})
 
 
 def render_json(reports: Iterable[Report], skipped: Iterable[str] | None = None,
@@ -117,13 +194,13 @@ def render_json(reports: Iterable[Report], skipped: Iterable[str] | None = None,
     """{"files": [{"path", "metrics": {...}, "findings": [{code, severity, sheet, cell, message, expected, actual}],
     "error"}], "skipped": [...]}; "skipped" (given by `perfeval check`: paths of earlier outputs found in the
     folders and not checked, [] when none) is left out when None; with `reasons` (path -> why) each skipped
-    path's reason is given in "skipped_reasons" ({path: reason}, same order)."""
-    data = {"files": [r.to_dict() for r in reports]}
-    if skipped is not None:
-        data["skipped"] = list(skipped)
-        if reasons is not None:
-            data["skipped_reasons"] = {f: reasons.get(f, "以前生成的输出") for f in data["skipped"]}
-    return inert_json(json.dumps(data, ensure_ascii=False, indent=2)) + "\n"
+    path's reason is given in "skipped_reasons" ({path: reason}, same order). JsonWriter streams the same text."""
+    buf = io.StringIO()
+    w = JsonWriter(buf)
+    for r in reports:
+        w.write(r)
+    w.close(skipped, reasons)
+    return buf.getvalue()
 
 
 def render_rules(catalog: dict, color: bool = False) -> str:

@@ -11,7 +11,7 @@ import pytest
 from openpyxl import load_workbook
 
 from perfeval_xl.batch import collect, run
-from perfeval_xl.findings import Finding, Metrics, Report, Severity
+from perfeval_xl.findings import Report
 from perfeval_xl.pipeline import CheckOptions
 from perfeval_xl.writers.summary import write_summary
 
@@ -124,56 +124,6 @@ def test_progress_bar_only_on_a_terminal(inbox):
     assert seen == [(1, 3), (2, 3), (3, 3)]
 
 
-def test_summary_workbook(inbox, tmp_path):
-    files = collect([str(inbox)])
-    reports = run(files, CheckOptions(), jobs=1)
-    out = write_summary(reports, str(tmp_path / "汇总" / "2024年自评复核汇总.xlsx"))
-    wb = load_workbook(out)
-    assert wb.sheetnames == ["汇总", "全部问题", "规则统计", "图表"]
-    ws = wb["汇总"]
-    header = [c.value for c in ws[1]]
-    assert header[:11] == ["单位", "年度", "全年预算数", "全年执行数", "执行率", "自评总分", "复核总分", "等级",
-                           "错误数", "警告数", "文件"]
-    rows = {r[10]: r for r in ws.iter_rows(min_row=2, values_only=True)}
-    assert len(rows) == len(files)
-    seed_row = rows[files[4]]
-    assert seed_row[0] == "益阳市人民政府办公室" and seed_row[1] == 2024
-    assert abs(seed_row[2] - 3676.31) < 0.01 and abs(seed_row[3] - 3527.66) < 0.01
-    assert abs(seed_row[4] - 0.9596) < 0.0001
-    assert "CSV" in rows[files[0]][11] and rows[files[0]][11].startswith("无法校验")
-    # the malicious unit name is text, not a formula
-    evil = [c for c in ws["A"] if c.value == EVIL]
-    assert len(evil) == 1 and evil[0].data_type == "s"
-    with zipfile.ZipFile(out) as z:
-        sheet_xml = z.read("xl/worksheets/sheet1.xml")
-        assert b"<f>" not in sheet_xml
-        charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
-        assert len(charts) == 3
-        assert all(b"<barChart>" in z.read(c) for c in charts)
-    findings = list(wb["全部问题"].iter_rows(min_row=2, values_only=True))
-    assert len(findings) == sum(len(r.findings) for r in reports)
-    freq = list(wb["规则统计"].iter_rows(min_row=2, values_only=True))
-    assert sum(r[3] for r in freq) == len(findings)
-    assert [r[3] for r in freq] == sorted((r[3] for r in freq), reverse=True)
-
-
-def test_summary_of_handmade_reports_counts_rules():
-    reports = [
-        Report("a.xlsx", [Finding("PE101", Severity.ERROR, "s", "A1", "m"), Finding("PE202", Severity.WARNING, "s", "B1", "m")],
-               Metrics(department="甲", year=2024)),
-        Report("b.xlsx", [Finding("PE101", Severity.ERROR, "s", "A1", "m")], Metrics(department="乙", year=2024)),
-        Report("c.xlsx", error="文件已加密"),
-    ]
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as d:
-        wb = load_workbook(write_summary(reports, os.path.join(d, "s.xlsx")))
-        freq = list(wb["规则统计"].iter_rows(min_row=2, values_only=True))
-        assert [(r[0], r[3], r[4]) for r in freq] == [("PE101", 2, 2), ("PE202", 1, 1)]
-        rows = list(wb["汇总"].iter_rows(min_row=2, values_only=True))
-        assert rows[2][0] == "c" and rows[2][11] == "无法校验：文件已加密"
-
-
 def test_cli_check_folder_end_to_end(inbox, tmp_path):
     cli = pytest.importorskip("perfeval_xl.cli")
     work = tmp_path / "收件箱"
@@ -208,68 +158,6 @@ def test_collect_says_which_earlier_outputs_it_skipped_and_checks_named_ones(inb
     # this run's own outputs are still left out
     assert collect([str(inbox)], exclude=[str(inbox / "上次的汇总.xlsx")], skipped=(s3 := [])) == files
     assert "上次的汇总.xlsx" not in {os.path.basename(f) for f in s3}
-
-
-def test_summary_charts_leave_out_unreadable_files_and_grow_with_the_units(tmp_path):
-    from decimal import Decimal as D
-
-    from perfeval_xl.writers.summary import chart_height, chart_units
-
-    def rep(path, unit, score, codes=("PE303",)):
-        return Report(path, [Finding(c, Severity.WARNING, "s", "A1", "m") for c in codes],
-                      Metrics(department=unit, year=2024, total_score=D(score), execution_rate=D("0.9")))
-
-    few = [rep("a/甲.xlsx", "甲局", 90), rep("b/甲.xlsx", "甲局", 80), rep("乙.xlsx", "乙局", 70),
-           Report("坏.xlsx", error="文件已加密")]
-    assert [u[0] for u in chart_units(few)] == ["甲局（a/甲.xlsx）", "甲局（b/甲.xlsx）", "乙局"]
-    assert [u[0] for u in chart_units(few[1:])] == ["甲局", "乙局"]
-    assert [u[1] for u in chart_units(few)] == [90, 80, 70]  # the unreadable file is not a bar
-    many = [rep(f"{i}.xlsx", f"第{i}号单位", 90) for i in range(300)]
-    assert chart_height(300) > 5 * chart_height(3) and chart_height(300) <= 160
-
-    def chart_facts(path):
-        wb = load_workbook(path)
-        ws = wb["图表"]
-        with zipfile.ZipFile(path) as z:
-            charts = [z.read(n).decode() for n in sorted(z.namelist()) if n.startswith("xl/charts/chart")]
-            drawing = z.read("xl/drawings/drawing1.xml").decode()
-        return wb, ws, charts, drawing
-
-    wb, ws, charts, drawing = chart_facts(write_summary(few, str(tmp_path / "few.xlsx")))
-    assert len(charts) == 3 and all('<barDir val="bar"/>' in c for c in charts)  # horizontal bars
-    values = [[c.value for c in row] for row in ws.iter_rows(values_only=False)]
-    flat = [v for row in values for v in row if v is not None]
-    assert "坏" not in flat and "PE303 公用经费项目超预算" in flat
-    assert wb["汇总"].max_row == 5  # the unreadable file still has its row in 汇总
-    heights = [int(h) for h in re.findall(r'cy="(\d+)"', drawing)]
-    _, _, _, drawing_many = chart_facts(write_summary(many, str(tmp_path / "many.xlsx")))
-    heights_many = [int(h) for h in re.findall(r'cy="(\d+)"', drawing_many)]
-    assert max(heights_many) > 5 * max(heights)
-
-
-def test_summary_chart_names_every_unit_in_libreoffice(tmp_path, soffice, pdftotext):
-    """Rendered by LibreOffice, each of 40 units is labelled on the chart page (none skipped) and the
-    unreadable file is not on it."""
-    import subprocess
-    from decimal import Decimal as D
-
-    reports = [Report(f"{i}.xlsx", [], Metrics(department=f"测试单位{i:02d}号", year=2024, total_score=D(90),
-                                                 execution_rate=D("0.95"))) for i in range(40)]
-    reports.insert(7, Report("加密的文件.xlsx", error="文件已加密"))
-    out = write_summary(reports, str(tmp_path / "s.xlsx"))
-    subprocess.run([soffice, f"-env:UserInstallation=file://{tmp_path}/p", "--headless", "--convert-to", "pdf",
-                    "--outdir", str(tmp_path), out], check=True, capture_output=True, timeout=180)
-    pdf = str(tmp_path / "s.pdf")
-    pages = int(re.search(r"Pages:\s+(\d+)", subprocess.run(["pdfinfo", pdf], capture_output=True,
-                                                              text=True).stdout).group(1))
-    texts = [subprocess.run(["pdftotext", "-f", str(p), "-l", str(p), pdf, "-"], capture_output=True,
-                            text=True).stdout.replace(" ", "") for p in range(1, pages + 1)]
-    chart_pages = [t for t in texts if "各单位复核总分" in t]
-    assert chart_pages
-    text = "".join(texts[texts.index(chart_pages[0]):])
-    missing = [f"测试单位{i:02d}号" for i in range(40) if f"测试单位{i:02d}号" not in text]
-    assert not missing
-    assert "加密的文件" not in text
 
 
 def _normalised(path) -> dict[str, bytes]:

@@ -131,6 +131,7 @@ def test_a_missing_table_is_reported_once_and_not_judged(fixtures, reports):
     assert not [f for f in r.findings if f.code in ("PE101", "PE102", "PE103", "PE104", "PE106", "PE301", "PE302")]
     assert not [f for f in r.findings if "三公经费情况表" in f.sheet]
     # the other tables are still checked as before
+    # (PE209 no longer fires on the seed since issue 12: a total below the recomputed one is not repeated)
     assert {"PE307", "PE205"} <= {f.code for f in r.findings}
 
 

@@ -59,31 +59,36 @@ def form_from_grid(grid: Grid, names: dict[str, tuple[str, str]] | None, source:
         form.family, form.confidence = hunan.key, 1.0
         hunan_tables(form, hunan)
     else:
-        rec = recognise(grid, force=family or None)
-        fam = rec.family
-        if fam is None and rec.scores.get("hunan_dept", 0) < 0.2:
-            raise ReadError(source, NOT_A_FORM + rec.reason())
-        if fam is None or fam.reader in ("hunan", "hunan2018"):
-            try:  # a Hunan file with some tables missing scores low, and is still read by its reader
-                map_anchors(grid, form)
-            except ReadError as e:
-                if fam is not None:
-                    raise
-                raise ReadError(source, NOT_A_FORM + rec.reason()) from e
-            fam = fam or hunan
-            form.family, form.confidence = fam.key, rec.confidence
-            hunan_tables(form, fam)
-            if fam.reader == "hunan2018":
-                from ..forms.hunan2018 import read_criteria
+        from . import layout_cache  # a layout seen before is not searched again (same result, proven in tests)
 
-                read_criteria(grid, form)
-            if not family:  # project forms sent inside the 部门整体 workbook: each a form of its own
-                form = _with_other_forms(grid, rec, form, source, reader)
-        else:
-            form.family, form.confidence = fam.key, rec.confidence
-            read_family(grid, fam, rec.sheets, form)
-            if form.tables is None and not form.parts:
-                raise ReadError(source, NOT_A_FORM + f"按“{fam.title}”未找到“{fam.total_labels[0]}”一行")
+        def search(form: Form) -> None:  # recognition and the label search
+            rec = recognise(grid, force=family or None)
+            fam = rec.family
+            if fam is None and rec.scores.get("hunan_dept", 0) < 0.2:
+                raise ReadError(source, NOT_A_FORM + rec.reason())
+            if fam is None or fam.reader in ("hunan", "hunan2018"):
+                try:  # a Hunan file with some tables missing scores low, and is still read by its reader
+                    map_anchors(grid, form)
+                except ReadError as e:
+                    if fam is not None:
+                        raise
+                    raise ReadError(source, NOT_A_FORM + rec.reason()) from e
+                fam = fam or hunan
+                form.family, form.confidence = fam.key, rec.confidence
+                hunan_tables(form, fam)
+                if fam.reader == "hunan2018":
+                    from ..forms.hunan2018 import read_criteria
+
+                    read_criteria(grid, form)
+                if not family:  # project forms sent inside the 部门整体 workbook: each a form of its own
+                    _add_other_forms(grid, rec, form, source, reader)
+            else:
+                form.family, form.confidence = fam.key, rec.confidence
+                read_family(grid, fam, rec.sheets, form)
+                if form.tables is None and not form.parts:
+                    raise ReadError(source, NOT_A_FORM + f"按“{fam.title}”未找到“{fam.total_labels[0]}”一行")
+
+        layout_cache.mapped(grid, form, search, family or "")
     form.sheets_present = tuple(grid.all_sheets if grid.all_sheets is not None else grid.sheets)
     for part in form.parts:
         part.sheets_present = form.sheets_present
@@ -97,8 +102,12 @@ def form_from_grid(grid: Grid, names: dict[str, tuple[str, str]] | None, source:
     return form
 
 
-def _with_other_forms(grid: Grid, rec, form: Form, source: str, reader: str) -> Form:
-    """The workbook's form, or a file-level form whose parts are it and the other forms found beside it."""
+def _add_other_forms(grid: Grid, rec, form: Form, source: str, reader: str) -> None:
+    """Other forms found beside the workbook's own (a 部门整体 workbook carrying its projects' forms): `form`
+    becomes the file-level form whose parts are its own form and those. In place, so that the layout cache
+    remembers and replays it like any other result of the search."""
+    import dataclasses
+
     from ..forms.reader import read_family
 
     extra = []
@@ -108,12 +117,12 @@ def _with_other_forms(grid: Grid, rec, form: Form, source: str, reader: str) -> 
         read_family(grid, fam, sheets, f)
         extra += f.parts or ([f] if f.tables is not None else [])
     if not extra:
-        return form
-    top = Form(source=source, reader=reader, formulas_known=form.formulas_known, family=form.family,
-               confidence=form.confidence, unit_name=form.unit_name, year=form.year, tables=form.tables)
-    top.sheet_names = dict(form.sheet_names)
-    top.parts = [form] + extra
-    return top
+        return
+    own = Form()
+    for fld in dataclasses.fields(form):
+        setattr(own, fld.name, getattr(form, fld.name))
+    own.parts = []
+    form.parts = [own] + extra
 
 
 def read_workbook(path: str, *, fast: bool = False, family: str | None = None) -> Form:

@@ -51,8 +51,7 @@ def pe401(ctx: Ctx) -> None:
         v = u if u.kind is UNKNOWN or su.kind is not UNKNOWN else su
         ctx.add("PE401", _where(v, "unit_name", form), f"部门（单位）名称{_why(v)}。{_fix(v)}", "单位全称", _shown(v))
     if _missing(form.year):
-        ctx.add("PE401", _where(form.year, "year", form), f"年度{_why(form.year)}。{_fix(form.year)}", "评价年度，如 2024",
-                _shown(form.year))
+        ctx.add("PE401", _where(form.year, "year", form), f"年度{_why(form.year)}。{_fix(form.year)}", "评价年度，如 2024", _shown(form.year))
     f = form.self_eval.funds
     for v, key, label in ((f.initial_budget, "funds_initial", "年初预算数"), (f.budget, "funds_budget", "全年预算数"),
                           (f.actual, "funds_actual", "全年执行数"), (f.points, "funds_points", "预算执行率分值")):
@@ -68,8 +67,7 @@ def pe401(ctx: Ctx) -> None:
         for v, key, label in ((ft.preparer, "preparer", "填表人"), (ft.date, "date", "填报日期"),
                               (ft.phone, "phone", "联系电话")):
             if _missing(v):
-                ctx.add("PE401", _where(v, f"{p}_{key}", form), f"{sheet}的{label}{_why(v)}。{_fix(v)}", label,
-                        _shown(v))
+                ctx.add("PE401", _where(v, f"{p}_{key}", form), f"{sheet}的{label}{_why(v)}。{_fix(v)}", label, _shown(v))
 
 
 def _fix(v: Value) -> str:
