@@ -90,13 +90,13 @@ def run_rules(form: Form, settings: Settings | None = None, select=(), ignore=()
 
     if form.parts:  # several forms in one workbook (a live book read by the Excel button): each on its own,
         # and the result carries every part's findings so that the one book is marked with all of them
-        from ..pipeline import _file_metrics
+        from .parts import file_metrics
 
         parts = [run_rules(p, settings, select, ignore, phantom_guard=phantom_guard) for p in form.parts]
         for p in parts:
             p.form = form.family
         return Report(path=form.source, findings=[f for p in parts for f in p.findings],
-                      metrics=_file_metrics(form, parts), form=form.family, parts=parts)
+                      metrics=file_metrics(form, parts), form=form.family, parts=parts)
     s = settings or Settings()
     select = tuple(select) + tuple(s.select)
     ignore = tuple(ignore) + tuple(s.ignore)
