@@ -500,7 +500,8 @@ def _apply_sheet(s: Settings, pairs: dict, bureau: frozenset[str], source: str,
     s.sheet_notes = tuple(notes)
 
 
-def _read_toml(path: str) -> dict:
+def read_perfeval_table(path: str) -> dict:
+    """The perfeval table of a settings file: the whole perfeval.toml, or a pyproject.toml's [tool.perfeval]."""
     try:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
@@ -512,6 +513,11 @@ def _read_toml(path: str) -> dict:
         data = data.get("tool", {}).get("perfeval", {})
     elif "tool" in data and "perfeval" in data.get("tool", {}):
         data = data["tool"]["perfeval"]
+    return data
+
+
+def _read_toml(path: str) -> dict:
+    data = read_perfeval_table(path)
     data.pop("server", None)  # the service's own table (perfeval_xl.server.config), not a rule setting
     return data
 

@@ -14,6 +14,7 @@ from functools import lru_cache
 from .. import layout as L
 from ..model import Form, FundRow, Indicator, Kind, Loc, ProjectInfo, Value
 from ..readers.grid import Grid, SheetGrid, a1, loc
+from ..readers.names import heading_above
 from ..values import clean_text, norm_label, parse_cell
 from .families import Family
 
@@ -450,7 +451,7 @@ def _indicators(sh: _S, first: int, last: int, cols: dict[str, int], form: Form)
             c = cols.get(attr)
             if c is None:
                 continue
-            h = _heading(sg, r, c, lastv, first)
+            h = heading_above(sg, r, c, lastv, first)
             if h is not None:
                 if attr == "level1":
                     last1 = h
@@ -467,17 +468,6 @@ def _indicators(sh: _S, first: int, last: int, cols: dict[str, int], form: Form)
                 form.template_rows.append(ind.name)
             continue
         out.append(ind)
-
-
-def _heading(sg: SheetGrid, r: int, c: int, last, top_row: int):
-    if sg.value(r, c) is not None:
-        return r, c
-    top = sg.merge_top(r, c)
-    if top is not None and sg.value(*top) is not None:
-        return top
-    if last is not None and last[0] >= top_row:
-        return last
-    return None
 
 
 def _target(vals: dict[str, Value]) -> Value:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import tomllib
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
@@ -73,16 +72,9 @@ def load_server_config(path: str | None = None, **overrides) -> ServerConfig:
     Raises ConfigError (Chinese) for a wrong value; overrides (token=..., archive=...) win over the file."""
     table: dict = {}
     if path:
-        try:
-            with open(path, "rb") as fh:
-                data = tomllib.load(fh)
-        except OSError as e:
-            raise ConfigError(f"无法读取设置文件 {path}：{e.strerror or e}") from None
-        except tomllib.TOMLDecodeError as e:
-            raise ConfigError(f"设置文件 {path} 不是有效的 TOML：{e}") from None
-        if "tool" in data:
-            data = data.get("tool", {}).get("perfeval", {})
-        table = data.get("server", {}) or {}
+        from ..settings import read_perfeval_table
+
+        table = read_perfeval_table(path).get("server", {}) or {}
         if not isinstance(table, dict):
             raise ConfigError(f"设置文件 {path}：[server] 应为一个表")
         unknown = sorted(set(table) - _KEYS)
