@@ -312,7 +312,8 @@ class _Entry:
         return form
 
 
-_FIELDS: dict[type, tuple[str, ...]] = {}
+_COPIERS: dict[type, object] = {}  # dataclass -> its copy function (made once, below)
+_LEAVES: set = {Value, str, int, float, bool, type(None)}  # classes _copy hands back as they are
 
 
 def _copy(obj, old: str, new: str):
@@ -320,24 +321,46 @@ def _copy(obj, old: str, new: str):
     Value is never changed once read; those of the value cells are replaced by new ones); every `source` that named
     the first file names this one."""
     cls = obj.__class__
-    if cls is Value:
+    if cls in _LEAVES:
         return obj  # shared: nothing changes a Value once the reader has made it (rules are pure)
     if cls is list:
-        return [_copy(x, old, new) for x in obj]
+        return [x if x.__class__ in _LEAVES else _copy(x, old, new) for x in obj]
     if cls is dict:
-        return {k: _copy(x, old, new) for k, x in obj.items()}
-    names = _FIELDS.get(cls)
-    if names is None:
+        return {k: x if x.__class__ in _LEAVES else _copy(x, old, new) for k, x in obj.items()}
+    copier = _COPIERS.get(cls)
+    if copier is None:
         if not dataclasses.is_dataclass(cls) or cls.__dataclass_params__.frozen:
-            return obj  # str, Decimal, enums, tuples, frozen Loc: immutable
-        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))
-    twin = cls.__new__(cls)
+            _LEAVES.add(cls)  # Decimal, enums, tuples, frozen Loc: immutable
+            return obj
+        copier = _COPIERS[cls] = _make_copier(cls)
+    return copier(obj, old, new)
+
+
+def _make_copier(cls):
+    """A function copying one dataclass field by field (the per-file copy is the cache's main cost: generated
+    code, as dataclasses makes its __init__, instead of a getattr / setattr loop)."""
+    names = tuple(f.name for f in dataclasses.fields(cls))
+    if cls.__setattr__ is not object.__setattr__ or not all(n.isidentifier() for n in names):
+        def generic(obj, old, new):
+            twin = cls.__new__(cls)
+            for name in names:
+                x = getattr(obj, name)
+                if name == "source" and x == old:
+                    x = new
+                object.__setattr__(twin, name, _copy(x, old, new))
+            return twin
+        return generic
+    lines = ["def copier(obj, old, new):", "    twin = cls.__new__(cls)"]
     for name in names:
-        x = getattr(obj, name)
-        if name == "source" and x == old:
-            x = new
-        object.__setattr__(twin, name, _copy(x, old, new))
-    return twin
+        lines.append(f"    x = obj.{name}")
+        if name == "source":
+            lines.append("    if x == old:")
+            lines.append("        x = new")
+        lines.append(f"    twin.{name} = x if x.__class__ in leaves else _copy(x, old, new)")
+    lines.append("    return twin")
+    scope = {"cls": cls, "leaves": _LEAVES, "_copy": _copy}
+    exec("\n".join(lines), scope)  # noqa: S102  (field names of our own dataclasses only)
+    return scope["copier"]
 
 
 def mapped(grid: Grid, form, full, options="") -> None:
