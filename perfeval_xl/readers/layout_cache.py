@@ -32,7 +32,7 @@ from collections import OrderedDict
 
 from .. import layout as L
 from ..model import Kind, Value
-from ..values import _PLAIN_NUMERIC, parse_cell
+from ..values import _PLAIN_NUMERIC, parse_cell, to_decimal
 from .grid import Grid, parse_a1
 
 MAX_ENTRIES = 32  # layouts remembered per process (a batch from one province has a handful)
@@ -169,7 +169,7 @@ def _kinds_for(v: Value, raw) -> tuple:
 
 
 class _Entry:
-    __slots__ = ("sheets", "values", "label_texts", "form", "merged", "errors", "source", "tail")
+    __slots__ = ("sheets", "values", "label_texts", "form", "merged", "errors", "source", "tail", "plan")
 
     def __init__(self, grid: Grid, form, tail):
         found: list = []
@@ -207,6 +207,7 @@ class _Entry:
         for key in bad:
             cells.pop(key, None)
         self.values = cells
+        self.plan = None
         # each sheet's rows as they were, and which cells of them are value cells; compared row by row
         self.sheets = {}
         masked = {}
@@ -288,18 +289,38 @@ class _Entry:
             return False
         return True
 
+    def _plan(self):
+        """self.values arranged for replay, made once per values (refine replaces them): each use with its first
+        Value's raw and class, and whether every kind that reads it reads a number alike (then one parse, inline)."""
+        plan = self.plan
+        if plan is not None and plan[0] is self.values:
+            return plan[1]
+        steps = []
+        for (name, r, c), uses in self.values.items():
+            steps.append((name, r - 1, c - 1, tuple(
+                (path, kinds, va, va.raw, type(va.raw), all(k in _SAME_FOR_NUMBERS for k, _ in kinds))
+                for path, kinds, va in uses)))
+        self.plan = (self.values, steps)
+        return steps
+
     def replay(self, grid: Grid, source: str):
         """The form for this grid, or None when a value cell reads differently under the kinds that read it."""
         form = _copy(self.form, self.source, source)
-        for (name, r, c), uses in self.values.items():
-            raw = grid.sheets[name].rows[r - 1][c - 1]
-            for path, kinds, va in uses:
-                if raw == va.raw and type(raw) is type(va.raw):
+        sheets = grid.sheets
+        number = Kind.NUMBER
+        for name, r, c, uses in self._plan():
+            raw = sheets[name].rows[r][c]
+            traw = type(raw)
+            for path, kinds, va, va_raw, va_type, numeric in uses:
+                if raw == va_raw and traw is va_type:
                     continue  # the same cell content: the copy already holds its Value
+                if numeric and (traw is float or traw is int):
+                    # these kinds read a number alike, as parse_cell's fast path does
+                    if va.kind is not number:
+                        return None  # text or "——" that became a number: the search may differ
+                    _set(form, path, Value(number, to_decimal(raw), None, None, raw, va.loc, None, None))
+                    continue
                 vb = None
-                if (type(raw) is float or type(raw) is int) and kinds[0][0] in _SAME_FOR_NUMBERS and all(
-                        k in _SAME_FOR_NUMBERS for k, _ in kinds):
-                    kinds = kinds[:1]  # these kinds read a number alike: one parse
                 for kind, hint in kinds:
                     v = parse_cell(raw, kind, loc=va.loc, hint=hint)
                     if vb is None:
