@@ -33,6 +33,12 @@ class Finding:
     # sub-line that causes a parent's overspend. Marked too; the finding is still counted once (issue 12).
     related: tuple[tuple[str, str], ...] = ()
 
+    def __reduce__(self):
+        # Pickled as its fields in order (the worker pool sends every finding to the parent): the slots
+        # dataclass default, __getstate__/__setstate__, looks the fields up again for every object.
+        return (Finding, (self.code, self.severity, self.sheet, self.cell, self.message, self.expected, self.actual,
+                          self.related))
+
     def to_dict(self) -> dict:
         return {
             "code": self.code,
@@ -63,6 +69,9 @@ class Metrics:
     form: str = ""  # recognised form family key, e.g. "hunan_dept" (issue 10)
     project: str = ""  # 项目名称, for project self-evaluation forms (issue 10)
 
+    def __reduce__(self):
+        return (Metrics, tuple(getattr(self, k) for k in self.__slots__))  # as Finding: fields in order
+
     def to_dict(self) -> dict:
         def j(v):
             return float(v) if isinstance(v, Decimal) else v
@@ -82,6 +91,9 @@ class Report:
     # One entry per form inside the file (several project forms in one workbook); empty when the file is one form.
     # Each part is a Report of its own with the same path; findings of the parts are not repeated here.
     parts: list["Report"] = field(default_factory=list)
+
+    def __reduce__(self):
+        return (Report, tuple(getattr(self, k) for k in self.__slots__))  # as Metrics
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity is severity)

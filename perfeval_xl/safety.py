@@ -14,6 +14,7 @@ we refuse any workbook XML part that declares a DOCTYPE or ENTITY, which no Exce
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
@@ -249,17 +250,51 @@ def _scan_zip(path: str, zf: zipfile.ZipFile, data: bytes | None) -> str:
         raise ReadError(path, "不是 Excel 工作簿（压缩包中缺少 xl/workbook.xml）")
     for info in infos:
         if info.filename.endswith((".xml", ".rels", ".vml")):
+            sheet = info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")
+            key = _passed_key(data, info) if sheet else None
+            if key is not None and key in _PASSED:
+                continue  # these very bytes passed every check below already (a sheet its template left alone)
             prolog = _head(path, zf, data, info)
             if _DOCTYPE.search(prolog):
                 raise ReadError(path, f"部件 {info.filename} 含有 XML 实体声明（DOCTYPE/ENTITY），"
                                       "正常的 Excel 文件不会有，疑似恶意构造（XML 实体炸弹），已拒绝读取")
-            if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+            if sheet:
                 _check_dimension(path, info.filename, prolog)
                 _check_extent(path, zf, info, data)
+                if key is not None:
+                    if len(_PASSED) >= _PASSED_MAX:
+                        _PASSED.clear()
+                    _PASSED.add(key)
     ctypes = _head(path, zf, data, zf.getinfo("[Content_Types].xml"), 1 << 16)
     if b"macroEnabled" in ctypes or "xl/vbaProject.bin" in names:
         return "xlsm"
     return "xlsx"
+
+
+# Worksheet parts that passed the DOCTYPE, dimension and real-extent checks, keyed by everything those checks read:
+# the limits, the member's directory entry and a 256-bit digest of its local record (header + compressed bytes).
+# Files made from one template carry many byte-identical sheets (填报说明, untouched tables): each is scanned once.
+# Only passes are remembered; a refusal is found again every time. Bounded: cleared when full.
+_PASSED: set = set()
+_PASSED_MAX = 4096
+
+
+def _passed_key(data: bytes | None, info: zipfile.ZipInfo):
+    """The _PASSED key of a plainly stored or deflated member read from the archive bytes; None otherwise."""
+    if data is None or info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        return None
+    off = info.header_offset
+    head = data[off:off + 30]
+    if len(head) < 30 or head[:4] != b"PK\x03\x04":
+        return None
+    name_len, extra_len = struct.unpack("<HH", head[26:30])
+    end = off + 30 + name_len + extra_len + info.compress_size
+    if end > len(data):
+        return None  # truncated: scanned (and refused) the ordinary way
+    digest = hashlib.blake2b(memoryview(data)[off:end], digest_size=32).digest()
+    return (MAX_ROWS, MAX_COLUMNS, MAX_CELLS, MAX_MERGES, MAX_MERGED_CELLS, SCAN_CHUNK, PROLOG_BYTES,
+            info.filename, info.CRC, info.file_size, info.compress_size, info.compress_type, info.flag_bits,
+            end - off, digest)
 
 
 def _head(path: str, zf: zipfile.ZipFile, data: bytes | None, info: zipfile.ZipInfo, n: int = PROLOG_BYTES) -> bytes:

@@ -239,3 +239,23 @@ def test_collect_skips_only_what_our_record_proves_ours(tmp_path, seed_example):
     with open(d / "renamed.xlsx", "ab") as fh:
         fh.write(b"\0")
     assert str(d / "renamed.xlsx") in collect([str(d)])
+
+
+def test_reports_cross_the_pool_whole(seed_example):
+    """Findings, metrics and reports pickle as their fields in order (the worker pool's hot path): every field
+    comes back, parts included, and a field added later cannot be left out silently."""
+    import dataclasses
+    import pickle
+
+    from perfeval_xl.findings import Finding, Metrics
+    from perfeval_xl.pipeline import check_file
+
+    report = check_file(seed_example)
+    assert report.findings and report.metrics is not None
+    report.parts = [check_file(seed_example)]
+    back = pickle.loads(pickle.dumps(report))
+    assert back == report and back.to_dict() == report.to_dict()
+    assert back.findings[0].severity is report.findings[0].severity
+    for obj in (report.findings[0], report.metrics, report):
+        assert len(obj.__reduce__()[1]) == len(dataclasses.fields(obj)), type(obj).__name__
+    assert isinstance(back.findings[0], Finding) and isinstance(back.metrics, Metrics)

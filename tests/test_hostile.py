@@ -447,3 +447,20 @@ def test_annotating_the_readable_ones_never_touches_the_inputs(corpus, tmp_path)
     mirrored = [os.path.relpath(w, tmp_path / "out") for _, w, _ in results]
     assert os.path.join("益阳 市 政府", "2024 年 自评", "益阳市 人民政府办公室 2024_已校验.xlsx") in mirrored
     assert _snapshot(folder) == before
+
+
+def test_sheets_seen_before_are_not_scanned_again_yet_refused_alike(monkeypatch, seed_example, tmp_path):
+    """The pre-flight remembers sheet parts whose very bytes passed (files of one template share many): a
+    sheet that differs by one far cell, or the same bytes under a lower limit, is still scanned and refused."""
+    safety._PASSED.clear()
+    assert preflight(seed_example) == "xlsx"
+    seen = len(safety._PASSED)
+    assert seen >= 2  # every worksheet of the seed
+    assert preflight(seed_example) == "xlsx" and len(safety._PASSED) == seen  # the second time: all remembered
+    far = tmp_path / "远处单元格.xlsx"
+    edit_cells(seed_example, str(far), {(SE, "B30000"): 1})
+    with pytest.raises(ReadError, match="实际用到第 30000 行"):
+        preflight(str(far))
+    monkeypatch.setattr(safety, "MAX_MERGES", 3)
+    with pytest.raises(ReadError, match="合并区域"):
+        preflight(seed_example)

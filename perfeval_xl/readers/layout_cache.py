@@ -32,7 +32,7 @@ from collections import OrderedDict
 
 from .. import layout as L
 from ..model import Kind, Value
-from ..values import _PLAIN_NUMERIC, parse_cell
+from ..values import _PLAIN_NUMERIC, parse_cell, to_decimal
 from .grid import Grid, parse_a1
 
 MAX_ENTRIES = 32  # layouts remembered per process (a batch from one province has a handful)
@@ -169,7 +169,7 @@ def _kinds_for(v: Value, raw) -> tuple:
 
 
 class _Entry:
-    __slots__ = ("sheets", "values", "label_texts", "form", "merged", "errors", "source", "tail")
+    __slots__ = ("sheets", "values", "label_texts", "form", "merged", "errors", "source", "tail", "plan")
 
     def __init__(self, grid: Grid, form, tail):
         found: list = []
@@ -207,6 +207,7 @@ class _Entry:
         for key in bad:
             cells.pop(key, None)
         self.values = cells
+        self.plan = None
         # each sheet's rows as they were, and which cells of them are value cells; compared row by row
         self.sheets = {}
         masked = {}
@@ -288,18 +289,38 @@ class _Entry:
             return False
         return True
 
+    def _plan(self):
+        """self.values arranged for replay, made once per values (refine replaces them): each use with its first
+        Value's raw and class, and whether every kind that reads it reads a number alike (then one parse, inline)."""
+        plan = self.plan
+        if plan is not None and plan[0] is self.values:
+            return plan[1]
+        steps = []
+        for (name, r, c), uses in self.values.items():
+            steps.append((name, r - 1, c - 1, tuple(
+                (path, kinds, va, va.raw, type(va.raw), all(k in _SAME_FOR_NUMBERS for k, _ in kinds))
+                for path, kinds, va in uses)))
+        self.plan = (self.values, steps)
+        return steps
+
     def replay(self, grid: Grid, source: str):
         """The form for this grid, or None when a value cell reads differently under the kinds that read it."""
         form = _copy(self.form, self.source, source)
-        for (name, r, c), uses in self.values.items():
-            raw = grid.sheets[name].rows[r - 1][c - 1]
-            for path, kinds, va in uses:
-                if raw == va.raw and type(raw) is type(va.raw):
+        sheets = grid.sheets
+        number = Kind.NUMBER
+        for name, r, c, uses in self._plan():
+            raw = sheets[name].rows[r][c]
+            traw = type(raw)
+            for path, kinds, va, va_raw, va_type, numeric in uses:
+                if raw == va_raw and traw is va_type:
                     continue  # the same cell content: the copy already holds its Value
+                if numeric and (traw is float or traw is int):
+                    # these kinds read a number alike, as parse_cell's fast path does
+                    if va.kind is not number:
+                        return None  # text or "——" that became a number: the search may differ
+                    _set(form, path, Value(number, to_decimal(raw), None, None, raw, va.loc, None, None))
+                    continue
                 vb = None
-                if (type(raw) is float or type(raw) is int) and kinds[0][0] in _SAME_FOR_NUMBERS and all(
-                        k in _SAME_FOR_NUMBERS for k, _ in kinds):
-                    kinds = kinds[:1]  # these kinds read a number alike: one parse
                 for kind, hint in kinds:
                     v = parse_cell(raw, kind, loc=va.loc, hint=hint)
                     if vb is None:
@@ -312,7 +333,8 @@ class _Entry:
         return form
 
 
-_FIELDS: dict[type, tuple[str, ...]] = {}
+_COPIERS: dict[type, object] = {}  # dataclass -> its copy function (made once, below)
+_LEAVES: set = {Value, str, int, float, bool, type(None)}  # classes _copy hands back as they are
 
 
 def _copy(obj, old: str, new: str):
@@ -320,24 +342,46 @@ def _copy(obj, old: str, new: str):
     Value is never changed once read; those of the value cells are replaced by new ones); every `source` that named
     the first file names this one."""
     cls = obj.__class__
-    if cls is Value:
+    if cls in _LEAVES:
         return obj  # shared: nothing changes a Value once the reader has made it (rules are pure)
     if cls is list:
-        return [_copy(x, old, new) for x in obj]
+        return [x if x.__class__ in _LEAVES else _copy(x, old, new) for x in obj]
     if cls is dict:
-        return {k: _copy(x, old, new) for k, x in obj.items()}
-    names = _FIELDS.get(cls)
-    if names is None:
+        return {k: x if x.__class__ in _LEAVES else _copy(x, old, new) for k, x in obj.items()}
+    copier = _COPIERS.get(cls)
+    if copier is None:
         if not dataclasses.is_dataclass(cls) or cls.__dataclass_params__.frozen:
-            return obj  # str, Decimal, enums, tuples, frozen Loc: immutable
-        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))
-    twin = cls.__new__(cls)
+            _LEAVES.add(cls)  # Decimal, enums, tuples, frozen Loc: immutable
+            return obj
+        copier = _COPIERS[cls] = _make_copier(cls)
+    return copier(obj, old, new)
+
+
+def _make_copier(cls):
+    """A function copying one dataclass field by field (the per-file copy is the cache's main cost: generated
+    code, as dataclasses makes its __init__, instead of a getattr / setattr loop)."""
+    names = tuple(f.name for f in dataclasses.fields(cls))
+    if cls.__setattr__ is not object.__setattr__ or not all(n.isidentifier() for n in names):
+        def generic(obj, old, new):
+            twin = cls.__new__(cls)
+            for name in names:
+                x = getattr(obj, name)
+                if name == "source" and x == old:
+                    x = new
+                object.__setattr__(twin, name, _copy(x, old, new))
+            return twin
+        return generic
+    lines = ["def copier(obj, old, new):", "    twin = cls.__new__(cls)"]
     for name in names:
-        x = getattr(obj, name)
-        if name == "source" and x == old:
-            x = new
-        object.__setattr__(twin, name, _copy(x, old, new))
-    return twin
+        lines.append(f"    x = obj.{name}")
+        if name == "source":
+            lines.append("    if x == old:")
+            lines.append("        x = new")
+        lines.append(f"    twin.{name} = x if x.__class__ in leaves else _copy(x, old, new)")
+    lines.append("    return twin")
+    scope = {"cls": cls, "leaves": _LEAVES, "_copy": _copy}
+    exec("\n".join(lines), scope)  # noqa: S102  (field names of our own dataclasses only)
+    return scope["copier"]
 
 
 def mapped(grid: Grid, form, full, options="") -> None:
