@@ -173,8 +173,8 @@ def _hex(argb: str) -> str:
     return "#" + argb[-6:].lower()
 
 
-def flagged(report) -> dict[tuple[str, str], str]:
-    """(sheet, cell) -> the fill its worst finding gets, straight from the report's findings."""
+def worst_severity(report) -> dict[tuple[str, str], Severity]:
+    """(sheet, cell) -> the worst severity of the findings that mark it, straight from the report's findings."""
     worst: dict[tuple[str, str], Severity] = {}
     for f in report.findings:
         # its own cell, and the cells its fix touches (issue 12: the 分值 under a wrong heading are marked too)
@@ -183,7 +183,12 @@ def flagged(report) -> dict[tuple[str, str], str]:
                 k = (sheet, cell)
                 if k not in worst or f.severity.rank < worst[k].rank:
                     worst[k] = f.severity
-    return {k: _hex(FILL[s]) for k, s in worst.items()}
+    return worst
+
+
+def flagged(report) -> dict[tuple[str, str], str]:
+    """(sheet, cell) -> the fill its worst finding gets."""
+    return {k: _hex(FILL[s]) for k, s in worst_severity(report).items()}
 
 
 def batch_report(path):

@@ -19,9 +19,9 @@ os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")  # as test_excel.p
 xw = pytest.importorskip("xlwings")
 
 import fake_excel as fx  # noqa: E402
+from test_excel import worst_severity  # noqa: E402
 
-from perfeval_xl.findings import Severity  # noqa: E402
-from perfeval_xl.marks import FILL, LEDGER_SHEET, NOTE_HEADER, RESULT_SHEET, normalize_cell  # noqa: E402
+from perfeval_xl.marks import FILL, LEDGER_SHEET, NOTE_HEADER, RESULT_SHEET  # noqa: E402
 
 
 @pytest.fixture
@@ -53,15 +53,7 @@ def _bgr(argb: str) -> int:
 
 def flagged(report) -> dict[tuple[str, str], int]:
     """(sheet, cell) -> the fill (Excel's BGR int) its worst finding must get."""
-    worst: dict[tuple[str, str], Severity] = {}
-    for f in report.findings:
-        # its own cell, and the cells its fix touches (issue 12: the 分值 under a wrong heading are marked too)
-        for sheet, cell in ((f.sheet, normalize_cell(f.cell)), *((s, normalize_cell(c)) for s, c in f.related)):
-            if sheet and cell:
-                k = (sheet, cell)
-                if k not in worst or f.severity.rank < worst[k].rank:
-                    worst[k] = f.severity
-    return {k: _bgr(FILL[s]) for k, s in worst.items()}
+    return {k: _bgr(FILL[s]) for k, s in worst_severity(report).items()}
 
 
 def _a1(key) -> str:
