@@ -62,6 +62,23 @@ def summary_line(r: Report) -> str:
     return " · ".join(parts)
 
 
+def _part_name(part: Report) -> str:
+    m = part.metrics
+    return inert_line((m.project or m.department) if m else "")
+
+
+def _finding_lines(findings, indent: str, color: bool) -> list[str]:
+    """Findings grouped under their sheet's head, indented for a file (two spaces) or a part (four)."""
+    out, sheet = [], None
+    for f in findings:
+        if f.sheet != sheet:
+            sheet = f.sheet
+            out.append(f"{indent}[{inert_line(sheet) or '工作簿'}]")
+        sev = _paint(f"{f.severity.label}", _COLOR[f.severity], color)
+        out.append(f"{indent}  {inert_line(f.cell) or '—':<6} {sev} {f.code}  {inert_line(f.message)}")
+    return out
+
+
 def _report_text(r: Report, color: bool, quiet: bool) -> str:
     """One file's block (or, with quiet, its lines); text from the submission made inert. A workbook holding
     several project forms lists each under its own head (issue 10)."""
@@ -72,29 +89,14 @@ def _report_text(r: Report, color: bool, quiet: bool) -> str:
             line = _paint("无法校验", "1;31", color) + f"：{inert_line(r.error)}"
         out = [f"{head}  {inert_line(line) if not r.error else line}"]
         for part in r.parts:  # several project forms in the file: one line each
-            m = part.metrics
-            out.append(f"  — {inert_line((m.project or m.department) if m else '')}  {inert_line(summary_line(part))}")
+            out.append(f"  — {_part_name(part)}  {inert_line(summary_line(part))}")
         return "\n".join(out) + "\n"
     if r.error:
         return f"{head}\n  {_paint('无法校验', '1;31', color)}：{inert_line(r.error)}\n\n"
-    out = [head]
-    sheet = None
-    for f in r.findings:
-        if f.sheet != sheet:
-            sheet = f.sheet
-            out.append(f"  [{inert_line(sheet) or '工作簿'}]")
-        sev = _paint(f"{f.severity.label}", _COLOR[f.severity], color)
-        out.append(f"    {inert_line(f.cell) or '—':<6} {sev} {f.code}  {inert_line(f.message)}")
+    out = [head, *_finding_lines(r.findings, "  ", color)]
     for part in r.parts:
-        m = part.metrics
-        out.append(f"  — {_paint(inert_line((m.project or m.department) if m else ''), '1', color)}")
-        sheet = None
-        for f in part.findings:
-            if f.sheet != sheet:
-                sheet = f.sheet
-                out.append(f"    [{inert_line(sheet) or '工作簿'}]")
-            sev = _paint(f"{f.severity.label}", _COLOR[f.severity], color)
-            out.append(f"      {inert_line(f.cell) or '—':<6} {sev} {f.code}  {inert_line(f.message)}")
+        out.append(f"  — {_paint(_part_name(part), '1', color)}")
+        out.extend(_finding_lines(part.findings, "    ", color))
         out.append("    " + inert_line(summary_line(part)))
     if not r.findings and not r.parts:
         out.append("  未发现问题")
