@@ -3,6 +3,7 @@
     python bench/bench_scale.py --n 10000            # generate once into --workdir, then measure
     python bench/bench_scale.py --n 50000 --runs text,jsonl,summary
     python bench/bench_scale.py --n 500 --profile    # where one process spends its time (cProfile)
+    python bench/bench_scale.py --n 2000 --as-sent --stages   # ms of CPU a file per stage + findings fingerprint
     python bench/bench_scale.py --n 2000 --as-sent --runs bare,text,text0   # the layout cache on as-sent files
 
 Files: bench_batch.generate's varied copies (the seed in three layout sizes with amounts, rates, scores, texts in
@@ -194,6 +195,63 @@ def profile(folder: str, n: int) -> None:
     pstats.Stats(pr).sort_stats("cumulative").print_stats(30)
 
 
+def stages(folder: str, n: int) -> dict:
+    """In one warm process, ms of CPU a file for each stage of check_file (pre-flight, calamine read, mapping to the
+    form, rules + inert text) beside the bare read of the same file, and the findings (a fingerprint of them, so
+    that a faster stage can be shown to change nothing). Files that are refused count in the pre-flight only."""
+    import hashlib
+
+    from python_calamine import CalamineWorkbook
+
+    from perfeval_xl.errors import ReadError
+    from perfeval_xl.pipeline import CheckOptions, check_form
+    from perfeval_xl.readers import form_from_grid, read_grid
+    from perfeval_xl.safety import preflight_open
+
+    files = sorted(os.path.join(folder, f) for f in os.listdir(folder))[:n]
+    clock = time.process_time
+    t = dict(preflight=0.0, read=0.0, map=0.0, rules=0.0, bare=0.0)
+    digest = hashlib.blake2b(digest_size=8)
+    findings = 0
+    opts = CheckOptions()
+    for p in files:
+        t0 = clock()
+        try:
+            with preflight_open(p) as checked:
+                t1 = clock()
+                grid, names, reader = read_grid(p, fast=True, checked=checked)
+        except ReadError:
+            t["preflight"] += clock() - t0
+            continue
+        t2 = clock()
+        form = form_from_grid(grid, names, p, reader, None)
+        t3 = clock()
+        rep = check_form(form, opts, p)
+        t4 = clock()
+        wb = CalamineWorkbook.from_path(p)
+        for name in wb.sheet_names:
+            wb.get_sheet_by_name(name).to_python()
+        t5 = clock()
+        t["preflight"] += t1 - t0
+        t["read"] += t2 - t1
+        t["map"] += t3 - t2
+        t["rules"] += t4 - t3
+        t["bare"] += t5 - t4
+        for part in [rep] + list(rep.parts):
+            for f in part.findings:
+                digest.update(repr((os.path.basename(p), f.code, f.severity.value, f.sheet, f.cell, f.message,
+                                    f.expected, f.actual, f.related)).encode())
+                findings += 1
+            m = part.metrics
+            if m is not None:
+                digest.update(repr((m.total_score, m.grade, m.score_provisional, m.execution_rate)).encode())
+    out = {k: v / len(files) * 1e3 for k, v in t.items()}
+    out["check"] = sum(v for k, v in out.items() if k != "bare")
+    print(f"{len(files)} files, {findings} findings (fingerprint {digest.hexdigest()}); ms of CPU a file:")
+    print("  " + "  ".join(f"{k} {v:.3f}" for k, v in out.items()) + f"  check/bare {out['check'] / out['bare']:.2f}x")
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=10000)
@@ -202,6 +260,8 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", default="bare,text,jsonl,json,summary",
                     help="comma-separated: bare, bare1, text, text0 (layout cache off), jsonl, json, summary")
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--stages", action="store_true",
+                    help="in one process: ms of CPU a file for each stage, and a fingerprint of the findings")
     ap.add_argument("--as-sent", action="store_true",
                     help="N varied copies of the as-sent 原表 (all read by labels) instead of bench_batch's mix")
     ap.add_argument("--bare-read", help=argparse.SUPPRESS)
@@ -214,6 +274,9 @@ def main(argv=None) -> int:
     print(f"{args.n} files in {folder} (ready in {time.perf_counter() - t0:.1f} s)", file=sys.stderr)
     if args.profile:
         profile(folder, args.n)
+        return 0
+    if args.stages:
+        stages(folder, args.n)
         return 0
     out_dir = os.path.join(args.workdir, f"out_{'as_sent_' if args.as_sent else ''}{args.n}")
     os.makedirs(out_dir, exist_ok=True)
