@@ -57,7 +57,7 @@ def rule(*infos: RuleInfo):
 class Ctx:
     form: Form
     s: Settings
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[tuple] = field(default_factory=list)  # rows: a Finding's fields in order (see add)
     memo: dict = field(default_factory=dict)  # shared per run: every Value, the scored indicator lines
 
     def values(self) -> list[Value]:
@@ -98,8 +98,10 @@ class Ctx:
             expected: str | None = None, actual: str | None = None, severity: Severity | None = None,
             related: Iterable[Value | Loc | None] = ()) -> None:
         """severity: this finding's own level where a rule grades its findings (PE416, PE203); a [severity]
-        setting for the code still wins. related: other cells the fix touches (marked too, counted once)."""
-        loc = where.loc if isinstance(where, Value) else where
+        setting for the code still wins. related: other cells the fix touches (marked too, counted once).
+        Kept as a row (the fields of a Finding, in order): run_rules makes the Findings once, after it has
+        filtered and sorted the rows (a frozen dataclass costs ~10x a tuple to build)."""
+        loc = where.loc if type(where) is Value else where
         sev = severity or CATALOG[code].severity
         if self.s.severity:
             override = self.s.severity.get(code)
@@ -114,9 +116,9 @@ class Ctx:
                     seen.append((rl.sheet, rl.cell))
             rel = tuple(seen)
         if loc:
-            self.findings.append(Finding(code, sev, loc.sheet, loc.cell, message, expected, actual, rel))
+            self.findings.append((code, sev, loc.sheet, loc.cell, message, expected, actual, rel))
         else:
-            self.findings.append(Finding(code, sev, "", "", message, expected, actual, rel))
+            self.findings.append((code, sev, "", "", message, expected, actual, rel))
 
 
 def tainted(ctx: Ctx, *vals: Value) -> bool:
