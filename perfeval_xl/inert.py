@@ -25,6 +25,8 @@ def inert_line(text) -> str:
     if text is None:
         return ""
     s = str(text)
+    if s.isprintable():  # C-level: every character escaped below fails isprintable
+        return s
     return _UNSAFE_LINE.sub(_visible, s) if _UNSAFE_LINE.search(s) else s
 
 

@@ -73,7 +73,7 @@ class Ctx:
         sc = self.memo.get("scan")
         if sc is None:
             sc = self.memo["scan"] = Scan()
-            _scan(self.form, (sc.invalid.append, sc.number_text.append, sc.unknown.append))
+            _scan(self.form, sc.invalid.append, sc.number_text.append, sc.unknown.append)
         return sc
 
     def text_effects(self):
@@ -206,36 +206,78 @@ def _collect(obj, add) -> None:
             _collect(x, add)
 
 
-def _scan(obj, sink) -> None:
-    """values_of, sorting out the Values the whole-form rules want as it meets them (in form order)."""
-    t = type(obj)
+def _scan(obj, invalid, number_text, unknown) -> None:
+    """values_of, sorting out the Values the whole-form rules want as it meets them (in form order):
+    invalid, number_text, unknown are the appends of Scan's three lists."""
+    t = obj.__class__
+    walk = _SCANNERS.get(t)
+    if walk is not None:  # the usual case: a part of the form whose type was already met
+        walk(obj, invalid, number_text, unknown)
+        return
     if t is list:
-        items = obj
-    else:
-        get = _GETTERS.get(t)
-        if get is not None:
-            items = get(obj)
-        elif isinstance(obj, Value):
-            _classify(obj, sink)
-            return
-        else:
-            items = None if t in _LEAVES else _children(obj, t)
-            if items is None:
-                return
-    invalid, number_text, unknown = sink
-    for x in items:
-        tx = type(x)
-        if tx is Value:  # _classify, inlined: this line runs for every cell of the form
-            k = x.kind
-            if k is NUMBER:
-                if isinstance(x.raw, str):
-                    number_text(x)
-            elif k is INVALID:
-                invalid(x)
-            elif k is UNKNOWN:
-                unknown(x)
-        elif tx not in _LEAVES:
-            _scan(x, sink)
+        for x in obj:  # the loop of a scanner (below), over the list's items
+            tx = x.__class__
+            if tx is Value:
+                k = x.kind
+                if k is NUMBER:
+                    if isinstance(x.raw, str):
+                        number_text(x)
+                elif k is INVALID:
+                    invalid(x)
+                elif k is UNKNOWN:
+                    unknown(x)
+            elif tx not in _LEAVES:
+                walk = _SCANNERS.get(tx)
+                if walk is not None:
+                    walk(x, invalid, number_text, unknown)
+                else:
+                    _scan(x, invalid, number_text, unknown)
+        return
+    if isinstance(obj, Value):
+        _classify(obj, (invalid, number_text, unknown))
+        return
+    items = None if t in _LEAVES else _children(obj, t)
+    if items is None:
+        return
+    if t in _GETTERS:  # a dataclass instance: from now on its type has a scanner
+        walk = _SCANNERS[t] = _scanner(t)
+        walk(obj, invalid, number_text, unknown)
+        return
+    for x in items:  # a list subclass, or the class attributes of a dataclass type
+        if x.__class__ is Value:
+            _classify(x, (invalid, number_text, unknown))
+        elif x.__class__ not in _LEAVES:
+            _scan(x, invalid, number_text, unknown)
+
+
+# A scanner: _scan over one dataclass, written out once per type from its fields (in order), with the
+# test of each field inlined (no tuple of the fields, no loop): the walk visits every cell of every form.
+_SCANNERS: dict[type, Callable[..., None]] = {}
+_SCAN_FIELD = """\
+    x = obj.{name}
+    tx = x.__class__
+    if tx is Value:
+        k = x.kind
+        if k is NUMBER:
+            if isinstance(x.raw, str):
+                number_text(x)
+        elif k is INVALID:
+            invalid(x)
+        elif k is UNKNOWN:
+            unknown(x)
+    elif tx not in _LEAVES:
+        _scan(x, invalid, number_text, unknown)
+"""
+
+
+def _scanner(cls: type) -> Callable[..., None]:
+    names = [f.name for f in dataclasses.fields(cls)]  # identifiers: a dataclass's fields are attributes
+    src = "def scan(obj, invalid, number_text, unknown):\n" + ("".join(_SCAN_FIELD.format(name=n) for n in names)
+                                                               or "    pass\n")
+    ns = {"Value": Value, "NUMBER": NUMBER, "INVALID": INVALID, "UNKNOWN": UNKNOWN, "_LEAVES": _LEAVES,
+          "_scan": _scan}
+    exec(src, ns)  # noqa: S102  (our own source, built from the dataclass's field names only)
+    return ns["scan"]
 
 
 def _classify(v: Value, sink) -> None:
