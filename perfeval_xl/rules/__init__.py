@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from ..catalog import CATALOG
 from ..findings import Finding, Metrics, Report
+from ..forms import get_family
 from ..layout import FORM_SHEETS
 from ..model import Form
 from ..scoring import execution_rate, grade
@@ -14,7 +15,7 @@ from ..settings import Settings
 from . import arithmetic, completeness, formulas, scores, variances  # noqa: F401  (registration)
 from . import families  # noqa: F401  (registration: PE6xx, rules of the form families)
 from .base import EMPTY, RULES, Ctx, W, info, num, rule
-from .needs import keeps, runs
+from .needs import dropped, runs
 
 # A rule that fails on an unexpected form must not take the others down (the clerk still gets the rest).
 INTERNAL = rule(info("PE900", "校验规则运行出错", W, "内部", """
@@ -86,8 +87,6 @@ def run_rules(form: Form, settings: Settings | None = None, select=(), ignore=()
     Rules that need a table or field the form's family (or this file) lacks are not run (rules/needs.py).
     phantom_guard: a finding on a sheet the workbook does not have is moved to the workbook as a whole
     (never shown at a cell that is not there); tests turn it off to prove no rule relies on it."""
-    from ..forms import get_family
-
     if form.parts:  # several forms in one workbook (a live book read by the Excel button): each on its own,
         # and the result carries every part's findings so that the one book is marked with all of them
         from .parts import file_metrics
@@ -113,11 +112,13 @@ def run_rules(form: Form, settings: Settings | None = None, select=(), ignore=()
             ctx.add("PE900", None, f"规则 {'、'.join(r.codes)} 运行出错（{type(e).__name__}：{e}），已跳过", None, None)
     rows = ctx.findings  # a Finding's fields as a tuple: (code, severity, sheet, cell, ..., related)
     if tables is not None or off:
-        rows = [r for r in rows if keeps(r[0], tables, off)]
+        drop = dropped(tables, off)
+        if drop:
+            rows = [r for r in rows if r[0] not in drop]
     if phantom_guard and form.sheets_present:
         present = set(form.sheets_present)
-        rows = [r if (not r[2] or r[2] in present) and all(c[0] in present for c in r[7]) else _on_present(r, present)
-                for r in rows]
+        rows = [r if (not r[2] or r[2] in present) and (not r[7] or all(c[0] in present for c in r[7]))
+                else _on_present(r, present) for r in rows]
     if select or ignore:
         sel = _prefixes(select)
         ign = _prefixes(ignore)

@@ -125,7 +125,7 @@ def public_total(ctx: Ctx) -> None:
         if any(p is None for p in parts):
             continue
         s = sum(parts, Decimal(0))
-        if total.number + ctx.s.sum_tolerance(len(parts)) + EPS < s:
+        if total.number + ctx.slack(len(parts)) < s:
             ctx.add("PE110", total, f"基础数据表公用经费·{label}应不小于其中各项之和 {amt(s)}，表中为 {amt(total.number)}。"
                     f"请核对公用经费合计与其中各项，合计应包含全部一般商品和服务支出，并修改",
                     f"≥ {amt(s)}", amt(total.number), related=[getattr(x, attr) for x in b.public_items()])
@@ -185,7 +185,7 @@ def _check_parts(ctx: Ctx, code: str, whole, parts, whole_label: str, what: str)
     if any(v is None for v in vals):
         return
     s = sum(vals, Decimal(0))
-    if abs(s - whole.number) <= ctx.s.sum_tolerance(len(parts)) + EPS:
+    if abs(s - whole.number) <= ctx.slack(len(parts)):
         return
     first = next((p for p in parts if p.kind is NUMBER), parts[0])
     ctx.add(code, first, f"绩效自评表{what}应等于{whole_label} {amt(whole.number)}，表中各项之和为 {amt(s)}。"

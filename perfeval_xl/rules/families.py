@@ -96,7 +96,7 @@ def pe603(ctx: Ctx) -> None:
             continue
         if total.kind is not NUMBER:
             continue
-        if abs(total.number - s) > ctx.s.sum_tolerance(len(nums)) + EPS:
+        if abs(total.number - s) > ctx.slack(len(nums)):
             e, a = amt(s), amt(total.number)
             ctx.add("PE603", total, f"年度资金总额·{label}应为各资金来源之和 {e}，表中为 {a}。请核对各来源金额并修改总额",
                     e, a)

@@ -53,3 +53,10 @@ def keeps(code: str, tables: frozenset[str] | None, off: frozenset[str] = frozen
     if code in off:
         return False
     return tables is None or NEEDS.get(code, frozenset()) <= tables
+
+
+@lru_cache(maxsize=256)
+def dropped(tables: frozenset[str] | None, off: frozenset[str] = frozenset()) -> frozenset[str]:
+    """Every code keeps() turns down for this form (a code outside NEEDS is kept unless it is off): one set
+    per kind of form, so that filtering the findings is a set test each."""
+    return frozenset(off) | frozenset(c for c in NEEDS if not keeps(c, tables, off))

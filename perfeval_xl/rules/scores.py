@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from ..model import Form, Indicator
 from ..scoring import ScoreResult, execution_rate, execution_score, indicator_score, normalize, round2
@@ -270,10 +271,10 @@ def pe208(ctx: Ctx) -> None:
         if ex is not None or any(w is not None for w in written):
             arith = (ex or ZERO) + sum((w for w in written if w is not None), ZERO)
             n = 1 + len(written)
-            if abs(arith - ts.number) > ctx.s.sum_tolerance(n) + EPS:
+            if abs(arith - ts.number) > ctx.slack(n):
                 _cmp_report(ctx, "PE208", ts, "总分", "执行率得分加各指标自评得分", pts(arith), pts(ts.number))
         rec = total_of(ctx)
-        if rec is not None and abs(rec - ts.number) > ctx.s.sum_tolerance(1 + len(lines)) + EPS:
+        if rec is not None and abs(rec - ts.number) > ctx.slack(1 + len(lines)):
             e, a = pts(rec), pts(ts.number)
             ctx.add("PE209", ts, f"总分复核应为 {e}（执行率得分与定量指标按规则复算），表中为 {a}。"
                     f"请按上面各指标得分的提示逐项核对并修改，再重填总分", e, a)
@@ -324,12 +325,19 @@ def _span(values) -> str:
     if not locs:
         return "三级指标"
     cells = [l.cell for l in locs]
-    col = {"".join(ch for ch in c if ch.isalpha()) for c in cells}
-    rows = sorted(int("".join(ch for ch in c if ch.isdigit())) for c in cells)
+    parts = [_col_row(c) for c in cells]
+    col = {c for c, _ in parts}
+    rows = sorted(r for _, r in parts)
     if len(col) == 1 and len(rows) > 1 and rows == list(range(rows[0], rows[0] + len(rows))):
         (c,) = col
         return f" {c}{rows[0]}:{c}{rows[-1]} "
     return " " + "、".join(cells) + " "
+
+
+@lru_cache(maxsize=4096)
+def _col_row(cell: str) -> tuple[str, int]:
+    """"G13" -> ("G", 13), once per distinct cell (a batch repeats the template's cells)."""
+    return "".join(ch for ch in cell if ch.isalpha()), int("".join(ch for ch in cell if ch.isdigit()))
 
 
 # ---- the verdict: is the recomputed total one a reviewer can sign? --------------------------------
