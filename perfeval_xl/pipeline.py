@@ -26,8 +26,7 @@ class CheckOptions:
 
 def check_form(form, options: CheckOptions | None = None, path: str | None = None) -> Report:
     """Rules over an already-read Form (the xlwings front end reads its own)."""
-    from .rules import run_rules
-    from .settings import load_settings
+    run_rules, load_settings = _RULES or _load_rules()
 
     options = options or CheckOptions()
     path = path or form.source
@@ -51,6 +50,19 @@ def check_form(form, options: CheckOptions | None = None, path: str | None = Non
     report.path = path
     report.form = form.family
     return inert_report(report)
+
+
+_RULES: tuple = ()  # (run_rules, load_settings), imported on first use: a function-level "from .rules import"
+# goes through importlib's Python code for a package on every call
+
+
+def _load_rules() -> tuple:
+    global _RULES
+    from .rules import run_rules
+    from .settings import load_settings
+
+    _RULES = (run_rules, load_settings)
+    return _RULES
 
 
 def check_codes(codes, where: str, prefixes: bool = True) -> None:

@@ -61,6 +61,13 @@ def compute_metrics(form: Form, s: Settings, lines=None) -> Metrics:
     return _metrics(form, s, scores.recomputed_execution_score(form, s), scores.recomputed_total(form, s, lines))
 
 
+@lru_cache(maxsize=256)
+def _plan(tables: frozenset[str] | None, off: frozenset[str], _registered: int) -> tuple:
+    """The rules that apply to a kind of form (runs()), in registration order; keyed on how many rules are
+    registered, so that a rule registered later is not missed."""
+    return tuple(r for r in RULES if runs(r.codes, tables, off))
+
+
 def _metrics(form: Form, s: Settings, execution_score, total) -> Metrics:
     f = form.self_eval.funds
     budget, actual = num(f.budget), num(f.actual)
@@ -103,9 +110,7 @@ def run_rules(form: Form, settings: Settings | None = None, select=(), ignore=()
     fam = get_family(form.family)
     off = fam.rules_off if fam is not None else frozenset()
     tables = form.tables
-    for r in RULES:  # all run (cheap): a rule may emit a shared code such as PE502; filter after
-        if not runs(r.codes, tables, off):
-            continue
+    for r in _plan(tables, off, len(RULES)):  # a rule may emit a shared code such as PE502: filter after
         try:
             r.func(ctx)
         except Exception as e:  # noqa: BLE001  (reported as a finding, see PE900)
