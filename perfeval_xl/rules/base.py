@@ -61,6 +61,7 @@ class Ctx:
     memo: dict = field(default_factory=dict)  # shared per run: every Value, the scored indicator lines
     _slack: dict = field(default_factory=dict)  # n -> s.sum_tolerance(n) + EPS (the settings are fixed per run)
     _taint: frozenset[int] | None = None  # taint(), once known (read directly by check_sum)
+    _levels: dict = field(default_factory=dict)  # code -> its severity in this run (see add)
 
     def values(self) -> list[Value]:
         """Every Value of the form, depth first, flattened once per run."""
@@ -111,11 +112,12 @@ class Ctx:
         Kept as a row (the fields of a Finding, in order): run_rules makes the Findings once, after it has
         filtered and sorted the rows (a frozen dataclass costs ~10x a tuple to build)."""
         loc = where.loc if type(where) is Value else where
-        sev = severity or CATALOG[code].severity
-        if self.s.severity:
-            override = self.s.severity.get(code)
-            if override:
-                sev = Severity(override)
+        if severity is None:  # the usual call: the code's level, worked out once per run
+            sev = self._levels.get(code)
+            if sev is None:
+                sev = self._levels[code] = self._level(code, None)
+        else:
+            sev = self._level(code, severity) if self.s.severity else severity
         rel = ()
         if related:
             seen = []
@@ -130,9 +132,20 @@ class Ctx:
             self.findings.append((code, sev, "", "", message, expected, actual, rel))
 
 
+    def _level(self, code: str, severity: Severity | None) -> Severity:
+        sev = severity or CATALOG[code].severity
+        if self.s.severity:
+            override = self.s.severity.get(code)
+            if override:
+                sev = Severity(override)
+        return sev
+
+
 def tainted(ctx: Ctx, *vals: Value) -> bool:
     """Any of vals is a formula whose shown result a number typed as text changes (see Ctx.taint)."""
-    taint = ctx.taint()
+    taint = ctx._taint
+    if taint is None:
+        taint = ctx.taint()
     return bool(taint) and any(id(v) in taint for v in vals)
 
 
@@ -454,7 +467,7 @@ def check_ratio(ctx: Ctx, code: str, target: Value, numerator: Value, denominato
 
 
 def _report(ctx: Ctx, code: str, target: Value, where: str, what: str, expected: str, actual: str) -> None:
-    if is_formula_cell(target):
+    if target.formula:  # is_formula_cell
         ctx.add("PE502", target,
                 f"{where}的公式缓存值与公式结果不符：按{what}应为 {expected}，单元格缓存为 {actual}。"
                 f"请在 Excel 中重新计算后保存", expected, actual)
@@ -462,6 +475,7 @@ def _report(ctx: Ctx, code: str, target: Value, where: str, what: str, expected:
         ctx.add(code, target, f"{where}应为{what} {expected}，表中为 {actual}。{fix_text(what)}", expected, actual)
 
 
+@lru_cache(maxsize=256)  # a handful of distinct texts, one per kind of sum
 def fix_text(what: str) -> str:
     """The closing words of an arithmetic message: what the clerk does (issue 12: every message ends with it)."""
     return f"请核对该单元格，按{what}修改（或改用求和、计算公式）"
