@@ -31,10 +31,12 @@ def check_form(form, options: CheckOptions | None = None, path: str | None = Non
     options = options or CheckOptions()
     path = path or form.source
     try:
-        check_codes(options.select, "--select")
-        check_codes(options.ignore, "--ignore")
+        if options.select or options.ignore:  # (nothing to check otherwise)
+            check_codes(options.select, "--select")
+            check_codes(options.ignore, "--ignore")
         settings = load_settings(path, options.config, form.settings_overrides, form.settings_cells)
-        check_settings_codes(settings)
+        if settings.select or settings.ignore or settings.severity:
+            check_settings_codes(settings)
     except ConfigError as e:
         return inert_report(Report(path=path, error=f"设置有误：{e}"))
     if form.parts:  # several forms in one workbook (one per project): each is checked on its own

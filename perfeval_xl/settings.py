@@ -545,17 +545,26 @@ def _settled(stamp: tuple[int, int, int]) -> bool:
 # and again only when the file changes (its modification time, size or inode).
 _PYPROJECT_HAS_SECTION: dict[str, tuple[tuple[int, int, int], bool]] = {}
 _FILE_SETTINGS: dict[str, tuple[tuple[int, int, int], Settings]] = {}
+# the two paths find_config looks at, by working directory (the paths only: the files are looked at every time)
+_CANDIDATES: dict[str, tuple[str, str]] = {}
 
 
 def find_config(folder: str | None = None) -> str | None:
     """The bureau's settings file in the directory the command is run from (folder, default the current
     working directory): perfeval.toml, else a pyproject.toml with [tool.perfeval]. Never one beside a
     workbook: the inbox belongs to the departments."""
-    folder = os.path.abspath(folder or os.getcwd())
-    p = os.path.join(folder, "perfeval.toml")
+    cwd = not folder
+    key = os.getcwd() if cwd else folder
+    paths = _CANDIDATES.get(key) if cwd else None  # (a relative folder means another place in another cwd)
+    if paths is None:
+        base = os.path.abspath(key)
+        paths = (os.path.join(base, "perfeval.toml"), os.path.join(base, "pyproject.toml"))
+        if cwd and len(_CANDIDATES) < 256:
+            _CANDIDATES[key] = paths
+    p = paths[0]
     if os.path.isfile(p):
         return p
-    p = os.path.join(folder, "pyproject.toml")
+    p = paths[1]
     stamp = _stamp(p)
     if stamp is None:
         return None
