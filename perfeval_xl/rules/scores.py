@@ -14,7 +14,7 @@ from .base import EPS, NUMBER, TEXT, ZERO, Ctx, E, I, W, heading_points, info, n
 G = "评分"
 
 
-@dataclass
+@dataclass(slots=True)  # nine per form: slots make them cheaper to build
 class Scored:
     ind: Indicator
     result: ScoreResult
