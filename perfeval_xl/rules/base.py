@@ -120,11 +120,14 @@ class Ctx:
             sev = self._level(code, severity) if self.s.severity else severity
         rel = ()
         if related:
+            here = (loc.sheet, loc.cell) if loc else None  # Locs compared as (sheet, cell): Loc.__eq__ is Python
             seen = []
             for r in related:
                 rl = r.loc if isinstance(r, Value) else r
-                if rl and rl != loc and (rl.sheet, rl.cell) not in seen:
-                    seen.append((rl.sheet, rl.cell))
+                if rl:
+                    key = (rl.sheet, rl.cell)
+                    if key != here and key not in seen:
+                        seen.append(key)
             rel = tuple(seen)
         if loc:
             self.findings.append((code, sev, loc.sheet, loc.cell, message, expected, actual, rel))
