@@ -125,7 +125,7 @@ def public_total(ctx: Ctx) -> None:
         if any(p is None for p in parts):
             continue
         s = sum(parts, Decimal(0))
-        if total.number + ctx.slack(len(parts)) < s:
+        if total.number + ctx.s.sum_tolerance(len(parts)) + EPS < s:  # (left to right, as ever: not slack())
             ctx.add("PE110", total, f"基础数据表公用经费·{label}应不小于其中各项之和 {amt(s)}，表中为 {amt(total.number)}。"
                     f"请核对公用经费合计与其中各项，合计应包含全部一般商品和服务支出，并修改",
                     f"≥ {amt(s)}", amt(total.number), related=[getattr(x, attr) for x in b.public_items()])

@@ -9,7 +9,7 @@ from .. import layout as L
 from ..layout import TEMPLATE_LAYOUT
 from ..model import Footer, Form, Loc, Value
 from ..scoring import Comparator, ScoreKind, normalize, parse_target
-from .base import (DATE, EMPTY, EPS, NA, NUMBER, TEXT, UNKNOWN, Ctx, E, I, W, amt, clean_name, info, not_computed, num,
+from .base import (DATE, EMPTY, EPS, NA, NUMBER, TEXT, UNKNOWN, Ctx, E, I, W, amt, clean_name, disp, info, not_computed, num,
                    pct, pts, rule)
 from .scores import lines_of
 
@@ -96,8 +96,8 @@ _DOWNWARD = (Comparator.LE, Comparator.LT)
 
 
 def _scored(ind) -> bool:
-    t = parse_target(ind.target.display)
-    return t.kind is not _KIND_NA and normalize(ind.name.display) not in ("不适用", "")
+    t = parse_target(disp(ind.target))
+    return t.kind is not _KIND_NA and normalize(disp(ind.name)) not in ("不适用", "")
 
 
 @rule(info("PE402", "计分指标缺少分值、自评得分或实际完成值", E, C, """
@@ -109,7 +109,7 @@ def pe402(ctx: Ctx) -> None:
             continue
         for v, label in ((ind.points, "分值"), (ind.actual, "实际完成值"), (ind.score, "自评得分")):
             if v.kind is EMPTY:
-                ctx.add("PE402", v if v.loc else ind.name, f"指标“{ind.name.display}”的{label}未填写。请补填", label, "空")
+                ctx.add("PE402", v if v.loc else ind.name, f"指标“{disp(ind.name)}”的{label}未填写。请补填", label, "空")
 
 
 @rule(info("PE403", "填报日期不是有效日期或晚于今天", E, C, """
@@ -123,7 +123,7 @@ def pe403(ctx: Ctx) -> None:
                 ctx.add("PE403", v, f"{sheet}的填报日期 {v.date.isoformat()} 晚于今天 {today.isoformat()}。请核对并改为实际填报日期",
                         f"不晚于 {today.isoformat()}", v.date.isoformat())
         elif v.kind not in (EMPTY, UNKNOWN):
-            ctx.add("PE403", v, f"{sheet}的填报日期“{v.display}”不是有效日期。请改为日期，如 2025-04-22", "日期，如 2025-04-22", v.display)
+            ctx.add("PE403", v, f"{sheet}的填报日期“{disp(v)}”不是有效日期。请改为日期，如 2025-04-22", "日期，如 2025-04-22", disp(v))
 
 
 MAX_PHONE_CHARS = 40  # bounds the work of any settings regex (safe subset: settings._unsafe_regex)
@@ -139,7 +139,7 @@ def _phone_patterns(patterns: tuple[str, ...]) -> list[re.Pattern]:
 def _phone_text(v: Value) -> str:
     if v.kind is NUMBER and v.number == v.number.to_integral():
         return str(int(v.number))
-    return _PHONE_SPACE.sub("", normalize(v.display)).replace("—", "-").replace("－", "-")
+    return _PHONE_SPACE.sub("", normalize(disp(v))).replace("—", "-").replace("－", "-")
 
 
 @rule(info("PE404", "联系电话格式不对", W, C, """
@@ -158,8 +158,8 @@ def pe404(ctx: Ctx) -> None:
         parts = [p for p in _PHONE_SPLIT.split(text) if p]
         # a number longer than MAX_PHONE_CHARS is no phone number: settings regexes never see long text
         if not parts or not all(len(x) <= MAX_PHONE_CHARS and any(p.fullmatch(x) for p in pats) for x in parts):
-            ctx.add("PE404", v, f"{sheet}的联系电话“{v.display}”不是手机号或固定电话。请核对并改正", "手机号或固定电话",
-                    v.display)
+            ctx.add("PE404", v, f"{sheet}的联系电话“{disp(v)}”不是手机号或固定电话。请核对并改正", "手机号或固定电话",
+                    disp(v))
 
 
 @rule(info("PE405", "单位负责人未签字", I, C, """
@@ -197,14 +197,14 @@ def pe406(ctx: Ctx) -> None:
         note = notes.get(id(v))
         if note is not None:
             shown = v.raw.strip()
-            ctx.add("PE416", v, f"数字“{shown}”以文本形式存储：{note.clause}。{note.advice}", v.display, shown,
+            ctx.add("PE416", v, f"数字“{shown}”以文本形式存储：{note.clause}。{note.advice}", disp(v), shown,
                     note.severity)
 
 
 def _no_reason(v: Value, words) -> bool:
     if v.kind in (EMPTY, NA):
         return True
-    t = normalize(v.display)
+    t = normalize(disp(v))
     if t == "":
         return True
     try:
@@ -220,7 +220,7 @@ def _normalized_words(words: tuple[str, ...]) -> frozenset[str]:
 
 def _missing_reason(v: Value) -> str:
     """Why the reason does not count: blank, or a no-reason word such as “无”."""
-    t = normalize(v.display) if v.kind is not EMPTY else ""
+    t = normalize(disp(v)) if v.kind is not EMPTY else ""
     return f"偏差原因填写为“{t}”，不算说明" if t else "偏差原因分析未填写"
 
 
@@ -237,9 +237,9 @@ def pe407(ctx: Ctx) -> None:
         if x.points is not None and x.written is not None and x.written < x.points - EPS:
             if _no_reason(ind.reason, words):
                 ctx.add("PE407", ind.reason if ind.reason.loc else ind.score,
-                        f"指标“{ind.name.display}”自评得分 {pts(x.written)} 低于分值 {pts(x.points)}，"
+                        f"指标“{disp(ind.name)}”自评得分 {pts(x.written)} 低于分值 {pts(x.points)}，"
                         f"{_missing_reason(ind.reason)}。请在偏差原因分析中写明扣分原因和改进措施",
-                        "偏差原因及改进措施", ind.reason.display or "空")
+                        "偏差原因及改进措施", disp(ind.reason) or "空")
         r = x.result
         if not ctx.s.reason_required_over_achievement or r.deviation is None or r.target is None:
             continue
@@ -252,8 +252,8 @@ def pe407(ctx: Ctx) -> None:
             continue
         if dev >= ctx.s.over_achievement - EPS and _no_reason(ind.reason, words):
             ctx.add("PE408", ind.reason if ind.reason.loc else ind.actual,
-                    f"指标“{ind.name.display}”实际完成值偏离目标 {pct(dev)}（达到 {pct(ctx.s.over_achievement)}），"
-                    f"{_missing_reason(ind.reason)}。请写明超额完成的原因，或核对实际完成值与目标值", "超额原因说明", ind.reason.display or "空")
+                    f"指标“{disp(ind.name)}”实际完成值偏离目标 {pct(dev)}（达到 {pct(ctx.s.over_achievement)}），"
+                    f"{_missing_reason(ind.reason)}。请写明超额完成的原因，或核对实际完成值与目标值", "超额原因说明", disp(ind.reason) or "空")
 
 
 @rule(info("PE409", "执行率偏低却未说明原因", W, C, """
@@ -276,7 +276,7 @@ def pe409(ctx: Ctx) -> None:
         f.actual if f.actual.loc else _where(f.execution_rate, "execution_rate", ctx.form))
     places = _reason_places(s)
     if lines:
-        found = "、".join(f"“{normalize(i.name.display) or i.row}”" for i in lines[:3]) + ("等" if len(lines) > 3 else "")
+        found = "、".join(f"“{normalize(disp(i.name)) or i.row}”" for i in lines[:3]) + ("等" if len(lines) > 3 else "")
         why = f"{found}的{_missing_reason(lines[0].reason)}" if len(lines) == 1 else f"{found}都没有写明原因"
     else:
         why = "表中没有与预算执行相关的指标行"
@@ -287,10 +287,10 @@ def pe409(ctx: Ctx) -> None:
 
 def _budget_line(ind, s) -> bool:
     """An indicator line where the reason for a low 执行率 belongs (settings-driven)."""
-    l2 = normalize(ind.level2.display)
+    l2 = normalize(disp(ind.level2))
     if l2 and any(w in l2 for w in s.execution_reason_level2):
         return True
-    name = normalize(ind.name.display)
+    name = normalize(disp(ind.name))
     return bool(name) and any(w in name for w in s.execution_reason_keywords)
 
 
@@ -309,13 +309,13 @@ def _reason_places(s) -> str:
 def pe410(ctx: Ctx) -> None:
     seen: dict[str, Value] = {}
     for row in ctx.form.basic.projects:
-        key = clean_name(row.name.display)
+        key = clean_name(disp(row.name))
         if not key:
             continue
         if key in seen:
             first = seen[key]
             where = f"（与 {first.loc.cell} 同名）" if first.loc else ""
-            ctx.add("PE410", row.name, f"项目名称“{key}”重复{where}。请核对是否重复填列；确为两个项目的，改用能区分的名称", "不重复的项目名称", row.name.display.strip())
+            ctx.add("PE410", row.name, f"项目名称“{key}”重复{where}。请核对是否重复填列；确为两个项目的，改用能区分的名称", "不重复的项目名称", disp(row.name).strip())
         else:
             seen[key] = row.name
 
@@ -330,16 +330,16 @@ def pe411(ctx: Ctx) -> None:
             continue
         if _not_applicable(ind):
             a = pts(w)
-            ctx.add("PE411", ind.points, f"指标“{ind.name.display or '不适用'}”不适用，却设有分值 {a}。请删去分值，或改填适用的指标", "无分值", a)
+            ctx.add("PE411", ind.points, f"指标“{disp(ind.name) or '不适用'}”不适用，却设有分值 {a}。请删去分值，或改填适用的指标", "无分值", a)
 
 
 def _not_applicable(ind) -> bool:
     """Stated as 不适用: the target is “不适用”/“—”, or the 三级指标 reads 不适用. A formula with no computed
     value (UNKNOWN) or a blank target says nothing about applicability."""
     t = ind.target
-    if t.kind is NA or (t.kind is TEXT and parse_target(t.display).kind is _KIND_NA):
+    if t.kind is NA or (t.kind is TEXT and parse_target(disp(t)).kind is _KIND_NA):
         return True
-    return normalize(ind.name.display) == "不适用"
+    return normalize(disp(ind.name)) == "不适用"
 
 
 @rule(info("PE412", "指标值用语模糊，无法衡量", W, C, """
@@ -347,12 +347,12 @@ def _not_applicable(ind) -> bool:
 改正：写出比较符和数值；确属定性目标的，写明评判标准。"""))
 def pe412(ctx: Ctx) -> None:
     for ind in ctx.form.self_eval.indicators:
-        t = parse_target(ind.target.display)
+        t = parse_target(disp(ind.target))
         if t.kind is not _KIND_QUALITATIVE:
             continue
         hit = next((w for w in ctx.s.vague_words if w in t.text), None)
         if hit:
-            ctx.add("PE412", ind.target, f"指标“{ind.name.display}”的年度指标值“{t.text}”含模糊用语“{hit}”，无法衡量是否完成。请改为可衡量的指标值（如“≥90%”）",
+            ctx.add("PE412", ind.target, f"指标“{disp(ind.name)}”的年度指标值“{t.text}”含模糊用语“{hit}”，无法衡量是否完成。请改为可衡量的指标值（如“≥90%”）",
                     "比较符和数值，如 ≥90%", t.text)
 
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 from ..forms.families import NATIONAL_WEIGHTS, get_family
 from ..model import Value
 from ..scoring import ScoreKind, normalize, parse_target
-from .base import EMPTY, EPS, NA, NUMBER, TEXT, ZERO, Ctx, E, I, W, amt, heading_points, info, num, pct, pts, rule
+from .base import EMPTY, EPS, NA, NUMBER, TEXT, ZERO, Ctx, E, I, W, amt, disp, heading_points, info, num, pct, pts, rule
 from .deadlines import actual_month, deadline_month
 from .scores import groups_of
 
@@ -136,7 +136,7 @@ def pe606(ctx: Ctx) -> None:
         if sc is None or sc <= 0:
             continue
         if _blank(ind.target) and _blank(ind.actual):
-            ctx.add("PE606", ind.score, f"指标“{ind.name.display}”没有年度指标值，也没有实际完成值，却得 {pts(sc)} 分。"
+            ctx.add("PE606", ind.score, f"指标“{disp(ind.name)}”没有年度指标值，也没有实际完成值，却得 {pts(sc)} 分。"
                     "请补填指标值和完成值，或删去该行的分值和得分", "有指标值和完成值", pts(sc))
 
 
@@ -151,7 +151,7 @@ def pe607(ctx: Ctx) -> None:
         w, sc = num(ind.points), num(ind.score)
         if w is None or sc is None or w <= 0 or sc < w - EPS:
             continue
-        tt = ind.target.display
+        tt = disp(ind.target)
         if deadline_month(tt) is not None:
             continue  # PE608
         tg = parse_target(tt)
@@ -159,7 +159,7 @@ def pe607(ctx: Ctx) -> None:
             continue
         a = ind.actual
         if a.kind is TEXT and a.text and not _HAS_DIGIT.search(a.text):
-            ctx.add("PE607", ind.actual, f"指标“{ind.name.display}”的指标值是数值“{normalize(tt)}”，完成值却是“{a.text}”，"
+            ctx.add("PE607", ind.actual, f"指标“{disp(ind.name)}”的指标值是数值“{normalize(tt)}”，完成值却是“{a.text}”，"
                     f"得满分 {pts(sc)}：无法核实。请把完成值写成与指标值同单位的数字", "数值完成值", a.text)
 
 
@@ -168,15 +168,15 @@ def pe607(ctx: Ctx) -> None:
 需要说明。改正：写明实际完成时间（如“10月”），并按完成情况扣分或说明原因。"""))
 def pe608(ctx: Ctx) -> None:
     for ind in ctx.form.self_eval.indicators:
-        month = deadline_month(ind.target.display)
+        month = deadline_month(disp(ind.target))
         if month is None:
             continue
         w, sc = num(ind.points), num(ind.score)
         if w is None or sc is None or sc < w - EPS:
             continue
-        got = actual_month(ind.actual.display)
+        got = actual_month(disp(ind.actual))
         if got is not None and got > month:
-            ctx.add("PE608", ind.score, f"指标“{ind.name.display}”的期限是{month}月（“{normalize(ind.target.display)}”），"
+            ctx.add("PE608", ind.score, f"指标“{disp(ind.name)}”的期限是{month}月（“{normalize(disp(ind.target))}”），"
                     f"实际{got}月完成，却得满分 {pts(sc)}。请按完成情况扣分或在偏差原因中说明", f"{month}月前", f"{got}月")
 
 
@@ -192,9 +192,9 @@ def pe609(ctx: Ctx) -> None:
     rows = form.template_rows
     if len(rows) == 1:
         v = rows[0]
-        ctx.add("PE609", v, f"“{normalize(v.display)}”是空白表样的占位行。请删去该行或填写指标", "删去或填写", v.display)
+        ctx.add("PE609", v, f"“{normalize(disp(v))}”是空白表样的占位行。请删去该行或填写指标", "删去或填写", disp(v))
     elif rows:  # one finding for one cause: the first row, the others named
-        names = "、".join(dict.fromkeys(f"“{normalize(v.display)}”" for v in rows))
+        names = "、".join(dict.fromkeys(f"“{normalize(disp(v))}”" for v in rows))
         where = "、".join(v.loc.cell for v in rows[:8] if v.loc) + ("等" if len(rows) > 8 else "")
         ctx.add("PE609", rows[0], f"表中留有 {len(rows)} 行空白表样的占位行（{names}，在 {where}）。请删去这些行或填写指标",
                 "删去或填写", f"{len(rows)} 行")
@@ -224,7 +224,7 @@ def pe610(ctx: Ctx) -> None:
         return
     by_title: dict[str, tuple] = {}  # one group per heading text (Sichuan repeats it on every line)
     for h, lines in groups_of(ctx):
-        t = normalize(h.level1.display)
+        t = normalize(disp(h.level1))
         if t in by_title:
             by_title[t][1].extend(lines)
         else:
@@ -257,7 +257,7 @@ def pe610(ctx: Ctx) -> None:
         top = max(inds, key=lambda i: num(i.points) or ZERO)
         share = (num(top.points) or ZERO) / total
         if share > fam.dominant_share:
-            ctx.add("PE612", top.points, f"指标“{top.name.display}”的分值 {pts(num(top.points))} 占全部指标分值 "
+            ctx.add("PE612", top.points, f"指标“{disp(top.name)}”的分值 {pts(num(top.points))} 占全部指标分值 "
                     f"{pts(total)} 的 {pct(share)}。请把分值分配到各项指标", f"不超过 {pct(fam.dominant_share)}",
                     pct(share))
 
@@ -272,7 +272,7 @@ def pe613(ctx: Ctx) -> None:
         exp = round(w * k, 2)
         if abs(exp - sc) > ctx.s.tolerance + EPS:
             e, a = pts(exp), pts(sc)
-            ctx.add("PE613", ind.score, f"指标“{ind.name.display}”的得分应为 权重 {pts(w)} × 得分系数 {pct(k)} = {e}，"
+            ctx.add("PE613", ind.score, f"指标“{disp(ind.name)}”的得分应为 权重 {pts(w)} × 得分系数 {pct(k)} = {e}，"
                     f"表中为 {a}。请按权重×得分系数修改", e, a)
 
 
@@ -325,5 +325,5 @@ def pe614(ctx: Ctx) -> None:
         if abs(exp - c.score.number) <= ctx.s.tolerance + EPS:
             continue
         e, a = pts(exp), pts(c.score.number)
-        ctx.add("PE614", c.score, f"指标“{normalize(c.name.display)}”按评价标准“{normalize(c.standard.text)}”："
+        ctx.add("PE614", c.score, f"指标“{normalize(disp(c.name))}”按评价标准“{normalize(c.standard.text)}”："
                 f"{m.group('what')}为 {pct(ratio)}（{how}），应得 {e} 分，表中为 {a}。请按评价标准重算得分", e, a)

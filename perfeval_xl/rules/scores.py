@@ -9,7 +9,7 @@ from ..model import Form, Indicator
 from ..scoring import ScoreResult, execution_rate, execution_score, indicator_score, normalize, round2
 from ..settings import Settings
 from .deadlines import deadline_score
-from .base import EPS, NUMBER, TEXT, ZERO, Ctx, E, I, W, heading_points, info, num, pct, pts, rule, tainted
+from .base import EPS, NUMBER, TEXT, ZERO, Ctx, E, I, W, disp, heading_points, info, num, pct, pts, rule, tainted
 
 G = "评分"
 
@@ -32,8 +32,8 @@ def score_lines(form: Form, s: Settings) -> list[Scored]:
     for ind in form.self_eval.indicators:
         w, written = num(ind.points), num(ind.score)
         target, actual = ind.target, ind.actual
-        tt = target.text if target.text is not None else target.display
-        at = actual.text if actual.text is not None else actual.display
+        tt = target.text if target.text is not None else disp(target)
+        at = actual.text if actual.text is not None else disp(actual)
         # deadline targets ("9月前") are months, not numbers (rules/deadlines.py, issue 10)
         res = deadline_score(tt, at, w) if "月" in tt or "年" in tt else None
         if res is None:
@@ -111,7 +111,7 @@ def groups(form: Form) -> list[tuple[Indicator, list[Indicator]]]:
     key_of: dict[tuple[str, str] | str, list[Indicator]] = {}
     for ind in form.self_eval.indicators:
         loc = ind.level1_loc  # a Loc's (sheet, cell): equal exactly when the Locs are, and hashed in C
-        key = (loc.sheet, loc.cell) if loc else normalize(ind.level1.display)
+        key = (loc.sheet, loc.cell) if loc else normalize(disp(ind.level1))
         members = key_of.get(key)
         if members is None:
             members = key_of[key] = []
@@ -172,7 +172,7 @@ def pe203(ctx: Ctx) -> None:
             continue
         if _out_of_range(x.written, x.points):
             continue  # PE204 says what is wrong with this cell
-        name = x.ind.name.display
+        name = disp(x.ind.name)
         e, a = pts(x.result.score), pts(x.written)
         why = x.result.explanation
         if x.written < x.result.score:  # stricter than the rule: the unit's call, the review keeps it
@@ -197,7 +197,7 @@ def pe204(ctx: Ctx) -> None:
         if _out_of_range(sc, top):
             rng = f"0 至 {pts(top)}" if top is not None else "不小于 0"
             a = pts(sc)
-            ctx.add("PE204", ind.score, f"指标“{ind.name.display}”的自评得分应在 {rng} 之间，表中为 {a}。"
+            ctx.add("PE204", ind.score, f"指标“{disp(ind.name)}”的自评得分应在 {rng} 之间，表中为 {a}。"
                     f"请核对并修改自评得分（或更正分值）", rng, a, related=[ind.points])
 
 
@@ -210,7 +210,7 @@ def _out_of_range(score: Decimal, points: Decimal | None) -> bool:
 没有调整分值，或把某项分值挪到别的一级指标下。改正：调整三级指标分值，使之与一级指标分值一致。"""))
 def pe205(ctx: Ctx) -> None:
     for head, lines in groups_of(ctx):
-        stated = heading_points(head.level1.display)
+        stated = heading_points(disp(head.level1))
         if stated is None:
             continue
         total = ZERO
@@ -219,7 +219,7 @@ def pe205(ctx: Ctx) -> None:
             total = total + ((p.number if p.kind is NUMBER else None) or ZERO)
         if abs(total - stated) <= EPS:
             continue
-        title = normalize(head.level1.display)
+        title = normalize(disp(head.level1))
         e, a = pts(stated), pts(total)
         cells = [i.points for i in lines if i.points.loc and (i.points.kind is NUMBER or num(i.score) is not None)]
         span = _span(cells)
@@ -294,14 +294,14 @@ def pe208(ctx: Ctx) -> None:
 def pe211(ctx: Ctx) -> None:
     s = ctx.s
     gs = groups_of(ctx)
-    has_sat = any("满意" in normalize(h.level1.display) for h, _ in gs)
+    has_sat = any("满意" in normalize(disp(h.level1)) for h, _ in gs)
     f = ctx.form.self_eval.funds
     fp = num(f.points)
     if fp is not None and fp != s.weight_execution:
         e, a = pts(s.weight_execution), pts(fp)
         ctx.add("PE211", f.points, f"预算执行率分值通常为 {e}，表中为 {a}。如无本地规定，请改为 {e}", e, a)
     for head, _lines in gs:
-        title = normalize(head.level1.display)
+        title = normalize(disp(head.level1))
         stated = heading_points(title)
         if stated is None:
             continue

@@ -1,7 +1,7 @@
 """PE3xx: actual against budget, year on year, and the common control ratios (domain.md §3, §4)."""
 from __future__ import annotations
 
-from .base import EPS, Ctx, E, I, W, amt, info, num, pct, rule, tainted
+from .base import EPS, Ctx, E, I, W, amt, disp, info, num, pct, rule, tainted
 
 V = "差异"
 
@@ -65,7 +65,7 @@ def _over(ctx: Ctx, code: str, row, what: str | None, subs=()) -> None:
     line = ctx.s.item_over_budget
     if over > line + EPS:
         if what is None:
-            what = f"项目“{(row.name.display or row.label).strip()}”"
+            what = f"项目“{(disp(row.name) or row.label).strip()}”"
         shown_a = amt(a)
         cause, cells = _causes(subs)
         ctx.add(code, row.actual, f"{what}本年决算数 {shown_a} 超过预算数 {amt(b)} 达 {pct(over)}"
