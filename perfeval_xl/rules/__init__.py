@@ -56,6 +56,13 @@ def _cell_key(cell: str) -> tuple[int, int]:
     return (int(row) if row else 0, c)
 
 
+@lru_cache(maxsize=4096)
+def _cell_rank(cell: str) -> int | None:
+    """_cell_key as one int that orders the same (row above column), None when row or column is too large."""
+    row, col = _cell_key(cell)
+    return (row << 15) | col if row < 1 << 24 and col < 1 << 15 else None
+
+
 def compute_metrics(form: Form, s: Settings, lines=None) -> Metrics:
     lines = scores.score_lines(form, s) if lines is None else lines
     return _metrics(form, s, scores.recomputed_execution_score(form, s), scores.recomputed_total(form, s, lines))
@@ -135,7 +142,10 @@ def run_rules(form: Form, settings: Settings | None = None, select=(), ignore=()
         rows = [r for r in rows if wanted[r[0]]]
     order = _sheet_order(form)
     last = len(order)
-    rows.sort(key=lambda r: (order.get(r[2], last), _cell_key(r[3]), r[0]))
+    try:  # (sheet, row, column) packed into one int: the sort compares ints, not nested tuples
+        rows = sorted(rows, key=lambda r: ((order.get(r[2], last) << 39) | _cell_rank(r[3]), r[0]))
+    except TypeError:  # a cell too far out to pack (_cell_rank None): the same order, by the parts
+        rows.sort(key=lambda r: (order.get(r[2], last), _cell_key(r[3]), r[0]))
     findings = [_finding(*r) for r in rows]
     metrics = _metrics(form, s, scores.exec_score_of(ctx), scores.total_of(ctx))
     note = scores.provisional_note(findings)  # after select/ignore: the verdict agrees with the findings shown
