@@ -83,9 +83,9 @@ class Ctx:
         """What numbers typed as text do to our template's formulas (rules/textnum.py), once per run."""
         fx = self.memo.get("text_effects")
         if fx is None:
-            from .textnum import NO_EFFECTS, text_effects
+            tn = _TEXTNUM or _textnum()
             form = self.form
-            fx = NO_EFFECTS if not form.template_version or not self.scan().number_text else text_effects(self)
+            fx = tn.NO_EFFECTS if not form.template_version or not self.scan().number_text else tn.text_effects(self)
             self.memo["text_effects"] = fx
         return fx
 
@@ -142,6 +142,17 @@ class Ctx:
             if override:
                 sev = Severity(override)
         return sev
+
+
+_TEXTNUM = None  # rules/textnum.py (it imports this module), imported once on first use
+
+
+def _textnum():
+    global _TEXTNUM
+    from . import textnum
+
+    _TEXTNUM = textnum
+    return textnum
 
 
 def tainted(ctx: Ctx, *vals: Value) -> bool:
