@@ -347,11 +347,10 @@ def _whole_sheet(data: bytes | None, info: zipfile.ZipInfo) -> bytes | None:
     if info.compress_type == zipfile.ZIP_STORED:
         out = raw
     else:
-        d = zlib.decompressobj(-15)
+        # one call (~30% cheaper than a bounded decompressobj): at most ~1032x the <= 17 KB in, so <= ~18 MB; a
+        # complete stream gives what the streaming inflate gives, an incomplete or damaged one raises
         try:
-            out = d.decompress(raw, SCAN_CHUNK)
-            if d.unconsumed_tail or d.flush():
-                return None
+            out = zlib.decompress(raw, -15)
         except zlib.error:
             return None
     if not out or len(out) >= SCAN_CHUNK or out.startswith((b"\xff\xfe", b"\xfe\xff")):
