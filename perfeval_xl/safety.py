@@ -524,7 +524,7 @@ def _plain_merges(flat: bytes, at: int, seen: int):
         merged += (abs(c - a) + 1) * (abs(d - b) + 1)
         max_col, max_row = max(max_col, a, c), max(max_row, b, d)
     hit = (merges, merged, max_col, max_row)
-    if region is not None and len(region) <= 65536:
+    if region is not None and len(region) <= 16384:
         if len(_MERGES_SEEN) >= 256:
             _MERGES_SEEN.clear()
         _MERGES_SEEN[region] = hit
