@@ -104,9 +104,11 @@ def _ref_patterns():
         small = rb'[A-Z]{0,%d}[0-9]{0,%d}"' % (ell - 1, n - 1)  # fewer letters and digits than big needs
         full = rb"\$?[A-Za-z]{0,4}\$?[0-9]"  # _FULL_REF after its quote
         # a value holding a character reference (r="&#88;FD1") is a candidate too: decoded, then read
+        # hits' first branch (its only group) flags a value running into the next r=" (r="r="XFD9"): the pattern
+        # consumes the first r="r and so never sees the second; the caller then takes the pattern's own matches
         hit = (re.compile(rb'r="(?:' + big + rb"|" + amp + rb")"), 10 ** (n - 1) - 1, 0 if ell == 1 else 26,
-               re.compile(rb'r="(?!' + small + rb")(?:(?=" + big + rb")(?=" + full + rb")|(?!" + big + rb")" + amp
-                          + rb")"))
+               re.compile(rb'r="(?!' + small + rb')(?:(?=[$A-Za-z0-9]*r=")()|(?=' + big + rb")(?=" + full + rb")|(?!"
+                          + big + rb")" + amp + rb")"))
         _REF_CACHE.clear()
         _REF_CACHE[key] = hit
     return hit
@@ -542,9 +544,14 @@ def _check_extent(path: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, data: b
     try:
         for chunk in ((whole,) if whole is not None else _member_chunks(zf, info, data)):
             buf = tail + chunk
-            hits = _ref_patterns()[3]
+            pattern, _, _, hits = _ref_patterns()
             flat = buf.translate(_QUOTES, _WHITESPACE)
-            for m in hits.finditer(flat):
+            found = list(hits.finditer(flat))
+            if found and any(m.lastindex for m in found):
+                # a value running into the next r=" (r="r="XFD9"): the pattern's own matches, each hiding what
+                # starts inside it, exactly as before
+                found = pattern.finditer(flat)
+            for m in found:
                 if flat.endswith(b"&#", 0, m.end()):
                     end = flat.find(b'"', m.end())
                     value = _decode_charrefs(flat[m.start() + 2:end + 1 if end >= 0 else m.end() + 200])

@@ -242,7 +242,8 @@ class _Entry:
                 ra = rows_a[r - 1]
                 lab = tuple(i for i in range(len(ra)) if i + 1 not in cols)
                 vals = tuple(ra[i] for i in lab)
-                per[r] = (_getter(lab), vals, tuple(map(type, vals)), tuple(sorted(c - 1 for c in cols if c <= len(ra))))
+                value_cols = tuple(sorted(c - 1 for c in cols if c <= len(ra)))
+                per[r] = (_getter(lab), vals, tuple(map(type, vals)), value_cols)
         self.merged = {n: list(sg._merged) for n, sg in grid.sheets.items() if sg._merged is not None}
         self.errors = {n: dict(sg._errors) for n, sg in grid.sheets.items() if sg._errors is not None}
         self.source = form.source
@@ -328,7 +329,8 @@ class _Entry:
         for (name, r, c), uses in self.values.items():
             step = []
             for path, kinds, va in uses:
-                step.append((len(paths), kinds, va, va.raw, type(va.raw), all(k in _SAME_FOR_NUMBERS for k, _ in kinds)))
+                numeric = all(k in _SAME_FOR_NUMBERS for k, _ in kinds)
+                step.append((len(paths), kinds, va, va.raw, type(va.raw), numeric))
                 paths.append(path)
                 start.append(va)
             steps.append((name, r - 1, c - 1, tuple(step)))
