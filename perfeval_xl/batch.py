@@ -61,10 +61,11 @@ REASON_SYMLINK_DIR = "这是指向别处的文件夹链接（符号链接），�
 REASON_NOT_REGULAR = "不是普通文件（可能是管道、设备或套接字），无法作为工作簿读取"
 
 
-def skip_reason(path: str) -> str | None:
+def skip_reason(path: str, record=None) -> str | None:
     """Why a file found in a folder is one of our earlier outputs and not a submission (None: check it).
-    Only our record of what we wrote counts (ledger.ours), never a name or a marker inside the file."""
-    kind = ledger.ours(path)
+    Only our record of what we wrote counts (ledger.ours), never a name or a marker inside the file.
+    record: ledger.snapshot(), when asking about many files at once."""
+    kind = ledger.ours(path, record)
     return ledger.REASONS.get(kind) if kind else None
 
 
@@ -129,6 +130,14 @@ def _os_reason(e: OSError) -> str:
     return f"无法访问（{e.strerror or e}）"
 
 
+def _relative_parts(path: str, top: str) -> list[str]:
+    """os.path.relpath(path, top).split(os.sep) for a path os.walk(top) gave, without relpath's abspath calls."""
+    head = top if top.endswith(os.sep) else top + os.sep
+    if path.startswith(head):
+        return path[len(head):].split(os.sep)
+    return os.path.relpath(path, top).split(os.sep)
+
+
 def collect(paths, *, exclude=(), skipped: list | None = None, reasons: dict | None = None,
             skip_marked: bool = True, refused: dict | None = None) -> list[str]:
     """Expand files and folders into the files to check (input order for files, path order within folders).
@@ -143,29 +152,32 @@ def collect(paths, *, exclude=(), skipped: list | None = None, reasons: dict | N
         paths = [paths]
     excluded = [os.path.realpath(p) for p in exclude if p]
 
-    def is_excluded(p: str) -> bool:
-        real = os.path.realpath(p)
+    def is_excluded(p: str, real: str | None = None) -> bool:
+        if not excluded:
+            return False
+        real = real or os.path.realpath(p)
         return any(real == e or real.startswith(e + os.sep) for e in excluded)
 
     out: list[str] = []
+    record = None
     seen: set[str] = set()
     seen_skipped: dict[str, tuple[str, str]] = {}
     refusals: dict[str, str] = {}
 
-    def add(p: str) -> None:
-        key = os.path.realpath(p)
-        if key not in seen and not is_excluded(p):
+    def add(p: str, real: str | None = None) -> None:
+        key = real or os.path.realpath(p)
+        if key not in seen and not is_excluded(p, key):
             seen.add(key)
             out.append(p)
 
     for p in paths:
         p = os.fspath(p)
         if os.path.isdir(p) and _ext(p) not in EXTENSIONS:
-            found: list[tuple[str, str | None]] = []  # (path, refusal reason or None)
+            found: list[tuple[str, str | None, str | None]] = []  # (path, refusal reason or None, real path)
 
             def onerror(e: OSError, found=found) -> None:
                 if e.filename and os.path.realpath(e.filename) != os.path.realpath(p):
-                    found.append((e.filename, "无法打开文件夹：" + _os_reason(e)))
+                    found.append((e.filename, "无法打开文件夹：" + _os_reason(e), None))
 
             for root, dirs, files in os.walk(p, onerror=onerror):
                 keep = []
@@ -174,10 +186,13 @@ def collect(paths, *, exclude=(), skipped: list | None = None, reasons: dict | N
                     if is_excluded(full):
                         continue
                     if os.path.islink(full):
-                        found.append((full, REASON_SYMLINK_DIR if os.path.isdir(full) else None))
+                        found.append((full, REASON_SYMLINK_DIR if os.path.isdir(full) else None, None))
                         continue
                     keep.append(d)
                 dirs[:] = keep
+                # a province's folder holds tens of thousands of files: the real path of a file that is not a link
+                # is its folder's real path and its name (one realpath a folder instead of ~4 lstat calls a file)
+                real_root = os.path.realpath(root)
                 for n in files:
                     full = os.path.join(root, n)
                     ext = _ext(n)
@@ -185,30 +200,36 @@ def collect(paths, *, exclude=(), skipped: list | None = None, reasons: dict | N
                         if _is_lock_file(full, n):
                             continue
                         try:
-                            st = os.stat(full)
+                            st = os.lstat(full)
+                            real = os.path.join(real_root, n)
+                            if stat.S_ISLNK(st.st_mode):
+                                st, real = os.stat(full), None
                         except OSError as e:
-                            found.append((full, _os_reason(e)))
+                            found.append((full, _os_reason(e), None))
                             continue
-                        found.append((full, None if stat.S_ISREG(st.st_mode) else REASON_NOT_REGULAR))
+                        found.append((full, None if stat.S_ISREG(st.st_mode) else REASON_NOT_REGULAR, real))
                     else:
                         why = _spreadsheet_like(full, ext)
                         if why:
-                            found.append((full, why))
-            found = [(f, w) for f, w in found if f is not None]
+                            found.append((full, why, None))
+            found = [(f, w, r) for f, w, r in found if f is not None]
             # path order, folder by folder: 市直/办公室/x.xlsx before 市直/y.xlsx, as a file manager lists them
-            for f, why in sorted(found, key=lambda fw: os.path.relpath(fw[0], p).split(os.sep)):
-                if is_excluded(f):
+            for f, why, real in sorted(found, key=lambda fw: _relative_parts(fw[0], p)):
+                real = real or os.path.realpath(f)
+                if is_excluded(f, real):
                     continue
                 if why is None:
-                    mine = skip_reason(f)
+                    if record is None:
+                        record = ledger.snapshot()  # read once for the whole folder
+                    mine = skip_reason(f, record)
                     if mine and (skip_marked or mine != REASON_MARKED):
-                        if os.path.realpath(f) not in seen_skipped:
-                            seen_skipped[os.path.realpath(f)] = (f, mine)
+                        if real not in seen_skipped:
+                            seen_skipped[real] = (f, mine)
                         continue
-                    add(f)
+                    add(f, real)
                 elif refused is not None:
                     refusals[f] = why
-                    add(f)
+                    add(f, real)
         else:
             # named explicitly: kept even if odd (a directory called x.xlsx, a missing file), so that
             # the report says what is wrong with it instead of silently dropping it

@@ -178,13 +178,29 @@ def _inside(path: str, folder: str) -> bool:
     return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
 
 
+def _is_input(target: str, files) -> bool:
+    """target is one of the files being checked (the same file: by device and inode, so a link or another
+    spelling of its path counts too). Only an existing target is compared: one stat a file, no realpath."""
+    try:
+        st = os.stat(target)
+    except OSError:
+        return False
+    for f in files:
+        try:
+            fs = os.stat(f)
+        except OSError:
+            continue
+        if fs.st_ino == st.st_ino and fs.st_dev == st.st_dev:
+            return True
+    return False
+
+
 def _output_problem(args, files) -> str | None:
     """Why --summary / --annotate may not go where they point: never onto a file being checked, never
     inside a folder being checked unless --output-in-inbox."""
-    inputs = {os.path.realpath(f) for f in files}
     folders = [p for p in args.paths if os.path.isdir(p)]
     if args.summary:
-        if os.path.realpath(args.summary) in inputs:
+        if _is_input(args.summary, files):
             return f"--summary {inert_line(args.summary)} 是一个要校验的报送文件，不能用汇总表覆盖它；请换一个文件名"
         if os.path.isdir(args.summary):
             return f"--summary {inert_line(args.summary)} 是一个文件夹，应给出汇总表文件名（.xlsx）"
@@ -194,7 +210,7 @@ def _output_problem(args, files) -> str | None:
             return (f"--summary {inert_line(args.summary)} 在被校验的文件夹之内；请写到收件文件夹以外，"
                     "或加 --output-in-inbox 明确允许")
     if args.annotate:
-        if os.path.realpath(args.annotate) in inputs or os.path.isfile(args.annotate):
+        if os.path.isfile(args.annotate) or _is_input(args.annotate, files):
             return f"--annotate {inert_line(args.annotate)} 应为输出文件夹，而它是一个文件"
         if not args.output_in_inbox and any(_inside(args.annotate, d) for d in folders):
             return (f"--annotate {inert_line(args.annotate)} 在被校验的文件夹之内；请写到收件文件夹以外，"

@@ -74,6 +74,7 @@ LEDGER_VERSION = "perfeval-ledger-1"  # A1 of the ledger sheet; a newer format m
 
 _CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]{1,7})$")
 _FORMULA_START = ("=", "+", "-", "@")
+FORMULA_FIRST = frozenset(c[0] for c in _FORMULA_START)  # for writers that test a first character only
 
 
 @dataclass(frozen=True, slots=True)

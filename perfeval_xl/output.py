@@ -150,6 +150,75 @@ def _skipped_tail(skipped, reasons) -> dict:
     return data
 
 
+# ---- JSON -----------------------------------------------------------------------------------
+# A province's batch writes tens of thousands of reports: json.dumps(indent=2) runs json's pure-Python encoder
+# (~0.5 ms a report of ~55 findings), so reports are written here from their fields, with json's C string
+# encoder, to exactly the text json.dumps(r.to_dict(), ensure_ascii=False, indent=2 / compact) gives
+# (tests/test_output_json.py compares them over the fixtures and odd texts).
+_js = json.encoder.encode_basestring  # a str as json writes it with ensure_ascii=False (C)
+
+
+def _scalar(o) -> str:
+    if o is None:
+        return "null"
+    t = type(o)
+    if t is str:
+        return _js(o)
+    if o is True:
+        return "true"
+    if o is False:
+        return "false"
+    return json.dumps(o)  # numbers: json's own float and int text (NaN, Infinity, repr)
+
+
+def _value(o, ind: str | None) -> str:
+    """o (a to_dict dict) as json.dumps writes it, its later lines indented by ind more; ind None: compact."""
+    if ind is None:
+        return json.dumps(o, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(o, ensure_ascii=False, indent=2).replace("\n", "\n" + ind)
+
+
+def _finding_json(f, ind: str | None) -> str:
+    if ind is None:
+        rel = "[" + ",".join('{"sheet":%s,"cell":%s}' % (_js(s), _js(c)) for s, c in f.related) + "]"
+        return ('{"code":%s,"severity":%s,"sheet":%s,"cell":%s,"message":%s,"expected":%s,"actual":%s,"related":%s}'
+                % (_js(f.code), _js(str(f.severity)), _js(f.sheet), _js(f.cell), _js(f.message),
+                   _scalar(f.expected), _scalar(f.actual), rel))
+    i1, i2, i3 = ind + "  ", ind + "    ", ind + "      "
+    if f.related:
+        rel = "[\n" + ",\n".join(f'{i2}{{\n{i3}"sheet": {_js(s)},\n{i3}"cell": {_js(c)}\n{i2}}}'
+                                  for s, c in f.related) + f"\n{i1}]"
+    else:
+        rel = "[]"
+    return (f'{{\n{i1}"code": {_js(f.code)},\n{i1}"severity": {_js(str(f.severity))},\n{i1}"sheet": {_js(f.sheet)},'
+            f'\n{i1}"cell": {_js(f.cell)},\n{i1}"message": {_js(f.message)},\n{i1}"expected": {_scalar(f.expected)},'
+            f'\n{i1}"actual": {_scalar(f.actual)},\n{i1}"related": {rel}\n{ind}}}')
+
+
+def report_json(r: Report, ind: str | None = "") -> str:
+    """json.dumps(r.to_dict(), ensure_ascii=False, indent=2) with every line after the first indented by ind more
+    (ind None: separators=(",", ":"), one line), written from the report's fields."""
+    if ind is None:
+        parts = ['{"path":', _js(r.path), ',"form":', _js(r.form), ',"metrics":',
+                 _value(r.metrics.to_dict(), None) if r.metrics else "null", ',"findings":[',
+                 ",".join(_finding_json(f, None) for f in r.findings), '],"error":', _scalar(r.error)]
+        if r.parts:
+            parts += [',"forms":[', ",".join(report_json(p, None) for p in r.parts), "]"]
+        parts.append("}")
+        return "".join(parts)
+    i1, i2 = ind + "  ", ind + "    "
+    if r.findings:
+        findings = "[\n" + ",\n".join(i2 + _finding_json(f, i2) for f in r.findings) + f"\n{i1}]"
+    else:
+        findings = "[]"
+    out = (f'{{\n{i1}"path": {_js(r.path)},\n{i1}"form": {_js(r.form)},'
+           f'\n{i1}"metrics": {_value(r.metrics.to_dict(), i1) if r.metrics else "null"},'
+           f'\n{i1}"findings": {findings},\n{i1}"error": {_scalar(r.error)}')
+    if r.parts:
+        out += f',\n{i1}"forms": [\n' + ",\n".join(i2 + report_json(p, i2) for p in r.parts) + f"\n{i1}]"
+    return out + f"\n{ind}}}"
+
+
 class JsonWriter:
     """`--format json` written as each report arrives: byte for byte the document render_json gives
     ({"files": [...], "skipped": [...], "skipped_reasons": {...}}, indent 2), one file object at a time."""
@@ -159,7 +228,7 @@ class JsonWriter:
         self.n = 0
 
     def write(self, r: Report) -> None:
-        body = inert_json(json.dumps(r.to_dict(), ensure_ascii=False, indent=2)).replace("\n", "\n    ")  # no raw \n in strings
+        body = inert_json(report_json(r, "    "))  # json leaves no raw \n inside strings: every \n is structure
         self.stream.write(('{\n  "files": [\n    ' if self.n == 0 else ",\n    ") + body)
         self.n += 1
 
@@ -178,17 +247,18 @@ class JsonlWriter:
     def __init__(self, stream):
         self.stream = stream
 
-    def _line(self, obj) -> None:
+    def _line(self, text: str) -> None:
         # inert_json escapes what json leaves raw (U+2028/2029 are line breaks to some readers, e.g. Python's
         # splitlines; bidi overrides): one object stays one line
-        self.stream.write(inert_json(json.dumps(obj, ensure_ascii=False, separators=(",", ":"))) + "\n")
+        self.stream.write(inert_json(text) + "\n")
 
     def write(self, r: Report) -> None:
-        self._line(r.to_dict())
+        self._line(report_json(r, None))
 
     def close(self, skipped: Iterable[str] | None = None, reasons: dict | None = None) -> None:
         for f in skipped or ():
-            self._line({"path": f, "skipped": (reasons or {}).get(f, "以前生成的输出")})
+            self._line(json.dumps({"path": f, "skipped": (reasons or {}).get(f, "以前生成的输出")},
+                                  ensure_ascii=False, separators=(",", ":")))
 
 
 def render_json(reports: Iterable[Report], skipped: Iterable[str] | None = None,

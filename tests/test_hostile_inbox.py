@@ -458,6 +458,10 @@ def test_summary_pointed_at_a_submission_is_refused(capsys, tmp_path, seed_examp
     assert code == 2 and "报送文件" in err and snapshot(inbox) == before
     code, out, err = run_cli(capsys, "check", str(inbox), "--summary", str(inbox / "汇总.xlsx"))
     assert code == 2 and "--output-in-inbox" in err and snapshot(inbox) == before
+    os.symlink(inbox / "甲.xlsx", tmp_path / "链接.xlsx")  # the same submission under another name, outside
+    code, out, err = run_cli(capsys, "check", str(inbox), "--summary", str(tmp_path / "链接.xlsx"))
+    assert code == 2 and "报送文件" in err and snapshot(inbox) == before
+    os.unlink(tmp_path / "链接.xlsx")
     # outside the inbox, a file that is not ours is kept as a backup before it is replaced
     theirs = tmp_path / "别人的表.xlsx"
     shutil.copyfile(seed_example, theirs)

@@ -160,3 +160,46 @@ def test_every_form_family_and_its_variants_read_the_same_with_the_cache(monkeyp
     for f, a, b in zip(files, forms_c, forms_f):
         assert a == b, os.path.basename(f)
     assert stats["hits"] >= 10  # most number-only variants were read from an entry (text changes mostly miss)
+
+
+def test_the_replay_without_its_generated_builder_gives_the_same(monkeypatch, variants, seed_original):
+    """The generated builder is the fast way; a form it does not make is copied and set by path. Both agree."""
+    def no_builder(*a, **k):
+        raise LC._NotCompiled("forced")
+
+    monkeypatch.setattr(LC, "_compile_builder", no_builder)
+    files = [seed_original] + variants
+    (forms_c, reports_c, stats), (forms_f, reports_f, _) = _both(monkeypatch, files)
+    assert reports_c == reports_f
+    for f, a, b in zip(files, forms_c, forms_f):
+        assert a == b, os.path.basename(f)
+    assert stats["hits"] >= 5
+
+
+def test_replayed_forms_share_no_container_with_the_entry_or_each_other(monkeypatch, variants, seed_original):
+    """Rules and writers may set fields on a form: every dataclass, list and dict of a replayed form is its own."""
+    monkeypatch.setattr(LC, "ENABLED", True)
+    LC.clear()
+    read_workbook(seed_original, fast=True)
+    a, b = read_workbook(variants[0], fast=True), read_workbook(variants[1], fast=True)
+    assert LC.stats["hits"] == 2
+    entry = next(e for es in LC._entries.values() for e in es)
+
+    def containers(obj, out):
+        if isinstance(obj, Value) or isinstance(obj, (str, int, float, type(None))):
+            return out
+        if isinstance(obj, (list, dict)) or dataclasses.is_dataclass(obj) and not obj.__dataclass_params__.frozen:
+            out.add(id(obj))
+        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            for f in dataclasses.fields(obj):
+                containers(getattr(obj, f.name), out)
+        elif isinstance(obj, (list, tuple)):
+            for x in obj:
+                containers(x, out)
+        elif isinstance(obj, dict):
+            for x in obj.values():
+                containers(x, out)
+        return out
+
+    ca, cb, ce = containers(a, set()), containers(b, set()), containers(entry.form, set())
+    assert len(ca) > 50 and not ca & cb and not ca & ce and not cb & ce

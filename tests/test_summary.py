@@ -136,25 +136,28 @@ def _many(n, per=3):
 def test_findings_past_the_sheet_limit_go_to_a_linked_csv_and_the_first_sheet_says_so(tmp_path):
     reports = _many(40) + [Report("坏.xlsx", error="文件已加密")]
     reports[0].findings.append(Finding("PE101", Severity.ERROR, "s", "A1", "=1+2 不是公式"))
+    reports[1].findings.append(Finding("PE102", Severity.ERROR, "s", "A2", "@SUM(A1)", "+A1", "-13.50"))
     dest = tmp_path / "out" / "汇总.xlsx"
     w = SummaryWriter(dest, max_sheet_rows=90)
     for r in reports:
         w.add(r)
     res = w.close()
-    assert res.findings == 121 and res.csv == str(tmp_path / "out" / "汇总_全部问题.csv")
+    assert res.findings == 122 and res.csv == str(tmp_path / "out" / "汇总_全部问题.csv")
     with open(res.csv, encoding="utf-8-sig", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == 121 and rows[0]["文件"] == "00000.xlsx"
+    assert len(rows) == 122 and rows[0]["文件"] == "00000.xlsx"
     assert "'=1+2 不是公式" in [r["说明"] for r in rows]  # Excel would take it for a formula otherwise
+    odd = next(r for r in rows if r["代码"] == "PE102")
+    assert (odd["说明"], odd["应为"], odd["实为"]) == ("'@SUM(A1)", "'+A1", "-13.50")  # a plain number stays one
     wb = load_workbook(dest)
     ws = wb["汇总"]
     note = ws["A3"]
-    assert "问题共 121 条" in note.value and "汇总_全部问题.csv" in note.value and note.hyperlink is not None
+    assert "问题共 122 条" in note.value and "汇总_全部问题.csv" in note.value and note.hyperlink is not None
     assert note.hyperlink.target == "汇总_全部问题.csv"  # relative: the folder can be moved as a whole
     _, findings, top = header_and_rows(wb["全部问题"])
     assert len(findings) == 90  # the most severe first: every error and warning, then the first infos
-    assert [f["严重程度"] for f in findings].count("提示") == 9
-    assert "完整清单（121 条）" in top[1][0] and "全部错误（41 条）、全部警告（40 条）、提示 40 条中的前 9 条" in top[1][0]
+    assert [f["严重程度"] for f in findings].count("提示") == 8
+    assert "完整清单（122 条）" in top[1][0] and "全部错误（42 条）、全部警告（40 条）、提示 40 条中的前 8 条" in top[1][0]
     assert not [n for n in os.listdir(dest.parent) if n.startswith(".perfeval")]  # no spool left behind
 
 

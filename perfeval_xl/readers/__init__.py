@@ -52,9 +52,9 @@ def form_from_grid(grid: Grid, names: dict[str, tuple[str, str]] | None, source:
 
     if reader == "xlwings":  # a live book: Excel has computed every formula
         grid.results_current = True
-    form = Form(source=source, reader=reader, formulas_known=grid.formulas_known)
     hunan = FAMILIES["hunan_dept"]
     if is_template(names) and family in (None, "", "hunan_dept"):
+        form = Form(source=source, reader=reader, formulas_known=grid.formulas_known)
         map_names(grid, names, form)
         form.family, form.confidence = hunan.key, 1.0
         hunan_tables(form, hunan)
@@ -88,7 +88,8 @@ def form_from_grid(grid: Grid, names: dict[str, tuple[str, str]] | None, source:
                 if form.tables is None and not form.parts:
                     raise ReadError(source, NOT_A_FORM + f"按“{fam.title}”未找到“{fam.total_labels[0]}”一行")
 
-        layout_cache.mapped(grid, form, search, family or "")
+        form = layout_cache.mapped(grid, lambda: Form(source=source, reader=reader, formulas_known=grid.formulas_known),
+                                   search, family or "", source)
     form.sheets_present = tuple(grid.all_sheets if grid.all_sheets is not None else grid.sheets)
     for part in form.parts:
         part.sheets_present = form.sheets_present

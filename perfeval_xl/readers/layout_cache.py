@@ -29,6 +29,8 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections import OrderedDict
+from itertools import compress, count
+from operator import itemgetter, ne
 
 from .. import layout as L
 from ..model import Kind, Value
@@ -168,8 +170,18 @@ def _kinds_for(v: Value, raw) -> tuple:
     return tuple(out)
 
 
+def _getter(idx: tuple):
+    """row -> tuple of the cells at idx (itemgetter, always a tuple)."""
+    if len(idx) == 1:
+        i = idx[0]
+        return lambda row: (row[i],)
+    if not idx:
+        return lambda row: ()
+    return itemgetter(*idx)
+
+
 class _Entry:
-    __slots__ = ("sheets", "values", "label_texts", "form", "merged", "errors", "source", "tail", "plan")
+    __slots__ = ("sheets", "values", "label_texts", "form", "merged", "errors", "source", "tail", "plan", "rows")
 
     def __init__(self, grid: Grid, form, tail):
         found: list = []
@@ -223,6 +235,15 @@ class _Entry:
                         texts.add(v.strip())
             self.sheets[name] = ([list(row) for row in sg.rows], m)
         self.label_texts = frozenset(texts)
+        self.rows = {}  # sheet -> {row: (label cells getter, their values, their types, value columns)} (matches)
+        for name, (rows_a, m) in self.sheets.items():
+            per = self.rows[name] = {}
+            for r, cols in m.items():
+                ra = rows_a[r - 1]
+                lab = tuple(i for i in range(len(ra)) if i + 1 not in cols)
+                vals = tuple(ra[i] for i in lab)
+                value_cols = tuple(sorted(c - 1 for c in cols if c <= len(ra)))
+                per[r] = (_getter(lab), vals, tuple(map(type, vals)), value_cols)
         self.merged = {n: list(sg._merged) for n, sg in grid.sheets.items() if sg._merged is not None}
         self.errors = {n: dict(sg._errors) for n, sg in grid.sheets.items() if sg._errors is not None}
         self.source = form.source
@@ -232,26 +253,33 @@ class _Entry:
     def matches(self, grid: Grid) -> bool:
         texts = self.label_texts
         for name, sg in grid.sheets.items():
-            rows_a, masked = self.sheets[name]
-            for r, (ra, rb) in enumerate(zip(rows_a, sg.rows), start=1):
-                if ra == rb:
-                    continue  # the same row, value cells included
-                cols = masked.get(r)
-                if not cols:
+            rows_a = self.sheets[name][0]
+            rows_b = sg.rows
+            if rows_a == rows_b:
+                continue  # every row the same, value cells included
+            per = self.rows[name]
+            # the rows that differ, found at C speed (most rows of a file are its template's)
+            for r in compress(count(1), map(ne, rows_a, rows_b)):
+                plan = per.get(r)
+                if plan is None:
+                    return False  # a label row changed
+                getter, vals, types, cols = plan
+                got = getter(rows_b[r - 1])
+                # label cells: the same raw values of the same types (1 and 1.0 and True are ==)
+                if got != vals or tuple(map(type, got)) != types:
                     return False
-                for c, (va, vb) in enumerate(zip(ra, rb), start=1):
-                    if c in cols:  # a value cell: any content of the same class, not a label's text
-                        if va == vb:
-                            continue
-                        k = _class(vb)
-                        if k != _class(va):
-                            return False
-                        if k == _TEXT:
-                            t = vb.strip()
-                            if t and t in texts or _placeholder(va) != _placeholder(vb):
-                                return False
-                    elif va != vb or type(va) is not type(vb):
+                ra, rb = rows_a[r - 1], rows_b[r - 1]
+                for c in cols:  # a value cell: any content of the same class, not a label's text
+                    va, vb = ra[c], rb[c]
+                    if va == vb:
+                        continue
+                    k = _class(vb)
+                    if k != _class(va):
                         return False
+                    if k == _TEXT:
+                        t = vb.strip()
+                        if t and t in texts or _placeholder(va) != _placeholder(vb):
+                            return False
         for name, merged in self.merged.items():
             if list(grid.sheets[name].merged) != merged:
                 return False
@@ -290,35 +318,47 @@ class _Entry:
         return True
 
     def _plan(self):
-        """self.values arranged for replay, made once per values (refine replaces them): each use with its first
-        Value's raw and class, and whether every kind that reads it reads a number alike (then one parse, inline)."""
+        """self.values arranged for replay, made once per values (refine replaces them): (steps, paths, start,
+        build). Each step is a value cell with its uses; each use has its slot (its index in paths and start), its
+        first Value, that Value's raw and class, and whether every kind that reads it reads a number alike (then one
+        parse, inline). start: the entry's Value of each slot; build: _compile_builder's function, or None."""
         plan = self.plan
         if plan is not None and plan[0] is self.values:
             return plan[1]
-        steps = []
+        steps, paths, start = [], [], []
         for (name, r, c), uses in self.values.items():
-            steps.append((name, r - 1, c - 1, tuple(
-                (path, kinds, va, va.raw, type(va.raw), all(k in _SAME_FOR_NUMBERS for k, _ in kinds))
-                for path, kinds, va in uses)))
-        self.plan = (self.values, steps)
-        return steps
+            step = []
+            for path, kinds, va in uses:
+                numeric = all(k in _SAME_FOR_NUMBERS for k, _ in kinds)
+                step.append((len(paths), kinds, va, va.raw, type(va.raw), numeric))
+                paths.append(path)
+                start.append(va)
+            steps.append((name, r - 1, c - 1, tuple(step)))
+        try:
+            build = _compile_builder(self.form, self.source, {p: i for i, p in enumerate(paths)})
+        except Exception:  # _NotCompiled, or anything unforeseen: the copy and the sets by path, as before
+            build = None
+        self.plan = (self.values, (steps, paths, start, build))
+        return self.plan[1]
 
-    def replay(self, grid: Grid, source: str):
-        """The form for this grid, or None when a value cell reads differently under the kinds that read it."""
-        form = _copy(self.form, self.source, source)
+    def replay(self, grid: Grid, source: str, into=None):
+        """The form for this grid, or None when a value cell reads differently under the kinds that read it.
+        into: a form whose fields are set (the caller's) instead of a new one."""
+        steps, paths, start, build = self._plan()
+        vals = start.copy()
         sheets = grid.sheets
         number = Kind.NUMBER
-        for name, r, c, uses in self._plan():
+        for name, r, c, uses in steps:
             raw = sheets[name].rows[r][c]
             traw = type(raw)
-            for path, kinds, va, va_raw, va_type, numeric in uses:
+            for slot, kinds, va, va_raw, va_type, numeric in uses:
                 if raw == va_raw and traw is va_type:
-                    continue  # the same cell content: the copy already holds its Value
+                    continue  # the same cell content: the entry's Value
                 if numeric and (traw is float or traw is int):
                     # these kinds read a number alike, as parse_cell's fast path does
                     if va.kind is not number:
                         return None  # text or "——" that became a number: the search may differ
-                    _set(form, path, Value(number, to_decimal(raw), None, None, raw, va.loc, None, None))
+                    vals[slot] = Value(number, to_decimal(raw), None, None, raw, va.loc, None, None)
                     continue
                 vb = None
                 for kind, hint in kinds:
@@ -329,7 +369,18 @@ class _Entry:
                         return None  # the kinds that read the first file disagree on this one
                 if vb.kind is not va.kind:
                     return None  # a number that became text, a "——" that became a value: the search may differ
-                _set(form, path, vb)
+                vals[slot] = vb
+        if build is not None:
+            return build(vals, source, into)
+        # a form the builder does not make: the entry's copy, each changed Value set by its path
+        form = _copy(self.form, self.source, source)
+        for path, v, v0 in zip(paths, vals, start):
+            if v is not v0:
+                _set(form, path, v)
+        if into is not None:
+            for f in dataclasses.fields(form):
+                setattr(into, f.name, getattr(form, f.name))
+            return into
         return form
 
 
@@ -384,37 +435,124 @@ def _make_copier(cls):
     return scope["copier"]
 
 
-def mapped(grid: Grid, form, full, options="") -> None:
+class _NotCompiled(Exception):
+    """The form holds something _compile_builder does not reproduce exactly: replay copies and sets by path."""
+
+
+def _compile_builder(root, old: str, slots: dict):
+    """A function build(values, new, into) making exactly what _copy(root, old, new) makes with values[slots[path]]
+    set at each path: the whole copy written out as straight-line code for this one form (the per-file copy and the
+    sets by path were the replay's main cost: ~60 recursive calls and ~50 walks down a path a file). into: the
+    object to fill instead of a new root (of root's class). Raises _NotCompiled for anything unusual."""
+    consts: list = []
+    lines: list = []
+    reached: set = set()
+    names = iter(range(1 << 30))
+
+    def const(x) -> str:
+        consts.append(x)
+        return f"K[{len(consts) - 1}]"
+
+    def expr(obj, path) -> str:
+        k = slots.get(path)
+        if k is not None:
+            reached.add(path)
+            return f"V[{k}]"
+        cls = obj.__class__
+        if cls is list or cls is dict:
+            items = list(obj.items()) if cls is dict else list(enumerate(obj))
+            parts = [(key, expr(x, path + ((1, key),))) for key, x in items]
+            name = f"c{next(names)}"
+            if cls is list:
+                lines.append(f"    {name} = [{', '.join(e for _, e in parts)}]")
+            else:
+                lines.append(f"    {name} = {{{', '.join(f'{const(key)}: {e}' for key, e in parts)}}}")
+            return name
+        if _is_leaf(cls):
+            return "None" if obj is None else const(obj)
+        return fill(obj, path, None)
+
+    def fill(obj, path, target) -> str:
+        cls = obj.__class__
+        if cls.__setattr__ is not object.__setattr__:
+            raise _NotCompiled(cls)
+        fields = [f.name for f in dataclasses.fields(cls)]
+        if not all(n.isidentifier() and not n.startswith("__") for n in fields):
+            raise _NotCompiled(cls)
+        values = []
+        for n in fields:
+            x = getattr(obj, n)
+            if n == "source" and x == old and path + ((0, n),) not in slots:
+                values.append((n, "new"))
+            else:
+                values.append((n, expr(x, path + ((0, n),))))
+        name = target or f"c{next(names)}"
+        if target is None:
+            lines.append(f"    {name} = {const(cls)}.__new__({const(cls)})")
+        for n, e in values:
+            lines.append(f"    {name}.{n} = {e}")
+        return name
+
+    cls = root.__class__
+    if not dataclasses.is_dataclass(cls) or _is_leaf(cls):
+        raise _NotCompiled(cls)
+    lines.append("    if into is None:")
+    lines.append(f"        into = {const(cls)}.__new__({const(cls)})")
+    fill(root, (), "into")
+    if reached != set(slots):
+        raise _NotCompiled("a value under a container the copy shares")
+    code = "def build(V, new, into):\n" + "\n".join(lines) + "\n    return into\n"
+    scope = {"K": consts}
+    exec(code, scope)  # noqa: S102  (generated from our own dataclasses' fields; values come in through K and V)
+    return scope["build"]
+
+
+def _is_leaf(cls) -> bool:
+    """What _copy hands back as it is (and learns to): anything but lists, dicts and non-frozen dataclasses."""
+    if cls in _LEAVES:
+        return True
+    if cls is list or cls is dict:
+        return False
+    return not dataclasses.is_dataclass(cls) or cls.__dataclass_params__.frozen
+
+
+def mapped(grid: Grid, form, full, options="", source=None):
     """Fill `form` from the grid: by an entry when this layout was seen, else by full(form) (recognition and the
     label search), remembered for the next file. The form's state after full() is what an entry reproduces;
-    `options`: whatever else full() depends on (a forced form family)."""
+    `options`: whatever else full() depends on (a forced form family). Returns the form.
+    form may be a function making it (then source is the file's): a hit then makes none (a hit sets every field
+    of the form anyway; a new Form builds ~170 default objects)."""
     if not ENABLED or not usable(grid):
+        form = form() if callable(form) else form
         full(form)
-        return
+        return form
     key = _prekey(grid, options)
     matched = None
     for entry in reversed(_entries.get(key, ())):
         if entry.matches(grid):
-            got = entry.replay(grid, form.source)
+            if callable(form):
+                got = entry.replay(grid, source)
+            else:
+                got = entry.replay(grid, form.source, form)
             if got is not None:
-                for f in dataclasses.fields(got):
-                    setattr(form, f.name, getattr(got, f.name))
                 stats["hits"] += 1
                 _entries.move_to_end(key)
-                return
+                return got
             matched = matched or entry
+    if callable(form):
+        form = form()
     stats["misses"] += 1
     full(form)
     if matched is not None:
         try:
             if matched.refine(grid, form):
-                return  # the entry now reads this layout's cells by the kinds that really read them
+                return form  # the entry now reads this layout's cells by the kinds that really read them
         except Exception:
             pass
     try:
         entry = _Entry(grid, form, None)
     except Exception:  # a form we cannot copy is simply not cached
-        return
+        return form
     _entries.setdefault(key, []).append(entry)
     _entries.move_to_end(key)
     if len(_entries[key]) > 4:
@@ -422,3 +560,4 @@ def mapped(grid: Grid, form, full, options="") -> None:
     while len(_entries) > MAX_ENTRIES:
         _entries.popitem(last=False)
     stats["entries"] = sum(len(v) for v in _entries.values())
+    return form

@@ -203,6 +203,11 @@ def map_names(grid: Grid, names: dict[str, tuple[str, str]], form: Form) -> None
                 value = _plain(grid, sg, r, c, kind, at)
             else:
                 value = parse_cell(raw if r >= 1 and c >= 1 else None, kind, loc=at)
+        elif (not sg.formulas and kind in _PLAIN_NUMERIC and 1 <= r <= len(sg.rows)
+              and 1 <= c <= len(row := sg.rows[r - 1])
+              and ((raw := row[c - 1]).__class__ is float or raw.__class__ is int)):
+            # a template formula's cached number, values only: what _cell_value's parse_cell gives, made here
+            value = Value(Kind.NUMBER, to_decimal(raw), None, None, raw, at, None, tf)
         else:
             value = _cell_value(grid, sg, r, c, kind, tf, cached=cached)
         if path is not None:
