@@ -209,3 +209,31 @@ def test_a_failing_rule_is_reported_as_pe900_and_the_others_still_run(monkeypatc
     assert "PE900" in codes and "PE205" not in codes and "PE203" in codes
     (f,) = [f for f in report.findings if f.code == "PE900"]
     assert "PE205" in f.message and "ZeroDivisionError" in f.message
+
+
+def test_the_form_walk_finds_every_unreadable_uncalculated_and_text_number_cell(seed_original, seed_example):
+    """Ctx.scan (one walk, unrolled per model type) against a plain filter over every Value, in form order:
+    the seed as read both ways, and the 原表 with odd contents planted in nested tables and lists."""
+    from perfeval_xl.model import Kind
+    from perfeval_xl.rules.base import Ctx, iter_values
+
+    def by_filter(form):
+        vals = list(iter_values(form))
+        return ([id(v) for v in vals if v.kind is Kind.INVALID],
+                [id(v) for v in vals if v.kind is Kind.NUMBER and isinstance(v.raw, str)],
+                [id(v) for v in vals if v.kind is Kind.UNKNOWN])
+
+    planted = read_workbook(seed_original, fast=True)
+    values = list(iter_values(planted))
+    for i, v in enumerate(values):
+        if i % 3 == 0:
+            v.kind, v.raw = Kind.INVALID, "约3500"
+        elif i % 3 == 1:
+            v.kind, v.number, v.raw = Kind.NUMBER, D("12"), "12万元"
+        elif i % 7 == 2:
+            v.kind, v.raw = Kind.UNKNOWN, "#DIV/0!"
+    for form in (read_workbook(seed_example, fast=True), read_workbook(seed_example, fast=False), planted):
+        sc = Ctx(form, Settings()).scan()
+        got = ([id(v) for v in sc.invalid], [id(v) for v in sc.number_text], [id(v) for v in sc.unknown])
+        assert got == by_filter(form)
+    assert all(planted_list for planted_list in by_filter(planted))
