@@ -225,15 +225,20 @@ def test_the_form_walk_finds_every_unreadable_uncalculated_and_text_number_cell(
 
     planted = read_workbook(seed_original, fast=True)
     values = list(iter_values(planted))
-    for i, v in enumerate(values):
-        if i % 3 == 0:
-            v.kind, v.raw = Kind.INVALID, "约3500"
-        elif i % 3 == 1:
-            v.kind, v.number, v.raw = Kind.NUMBER, D("12"), "12万元"
-        elif i % 7 == 2:
-            v.kind, v.raw = Kind.UNKNOWN, "#DIV/0!"
-    for form in (read_workbook(seed_example, fast=True), read_workbook(seed_example, fast=False), planted):
-        sc = Ctx(form, Settings()).scan()
-        got = ([id(v) for v in sc.invalid], [id(v) for v in sc.number_text], [id(v) for v in sc.unknown])
-        assert got == by_filter(form)
-    assert all(planted_list for planted_list in by_filter(planted))
+    saved = [(v.kind, v.number, v.raw) for v in values]  # restored after: the layout cache may share Values
+    try:
+        for i, v in enumerate(values):
+            if i % 3 == 0:
+                v.kind, v.raw = Kind.INVALID, "约3500"
+            elif i % 3 == 1:
+                v.kind, v.number, v.raw = Kind.NUMBER, D("12"), "12万元"
+            elif i % 7 == 2:
+                v.kind, v.raw = Kind.UNKNOWN, "#DIV/0!"
+        for form in (read_workbook(seed_example, fast=True), read_workbook(seed_example, fast=False), planted):
+            sc = Ctx(form, Settings()).scan()
+            got = ([id(v) for v in sc.invalid], [id(v) for v in sc.number_text], [id(v) for v in sc.unknown])
+            assert got == by_filter(form)
+        assert all(planted_list for planted_list in by_filter(planted))
+    finally:
+        for v, (kind, number, raw) in zip(values, saved):
+            v.kind, v.number, v.raw = kind, number, raw
