@@ -1,7 +1,6 @@
 """The rule catalog and run_rules: model + settings -> findings + metrics. Pure: no files."""
 from __future__ import annotations
 
-import dataclasses
 import re
 from functools import lru_cache
 
@@ -146,7 +145,7 @@ def run_rules(form: Form, settings: Settings | None = None, select=(), ignore=()
         rows = sorted(rows, key=lambda r: ((order.get(r[2], last) << 39) | _cell_rank(r[3]), r[0]))
     except TypeError:  # a cell too far out to pack (_cell_rank None): the same order, by the parts
         rows.sort(key=lambda r: (order.get(r[2], last), _cell_key(r[3]), r[0]))
-    findings = [_finding(*r) for r in rows]
+    findings = [Finding(*r) for r in rows]  # rows are in Finding's field order (Ctx.add)
     metrics = _metrics(form, s, scores.exec_score_of(ctx), scores.total_of(ctx))
     note = scores.provisional_note(findings)  # after select/ignore: the verdict agrees with the findings shown
     if note and metrics.total_score is not None:
@@ -155,39 +154,6 @@ def run_rules(form: Form, settings: Settings | None = None, select=(), ignore=()
         metrics.score_provisional = True  # a project form sent with its scores left blank (issue 10)
         metrics.score_note = "有指标给出了分值却未填自评得分，复核总分不完整"
     return Report(path=form.source, findings=findings, metrics=metrics)
-
-
-# Finding is a frozen slots dataclass: its __init__ sets each field through object.__setattr__ (~10x a tuple).
-# _Row has the very same slots without the frozen __setattr__: a row is built with plain stores and then
-# becomes a Finding (__class__ assignment, allowed between classes of one layout): a real Finding, ~3x faster.
-if Finding.__slots__ != tuple(f.name for f in dataclasses.fields(Finding)):  # _Row relies on that order
-    raise ImportError("Finding.__slots__ is not in field order")
-
-
-class _Row:
-    __slots__ = Finding.__slots__
-
-    def __init__(self, code, severity, sheet, cell, message, expected, actual, related):
-        self.code = code
-        self.severity = severity
-        self.sheet = sheet
-        self.cell = cell
-        self.message = message
-        self.expected = expected
-        self.actual = actual
-        self.related = related
-
-
-def _finding(code, severity, sheet, cell, message, expected, actual, related) -> Finding:
-    """Finding(code, severity, ...) exactly, built faster (see _Row)."""
-    f = _Row(code, severity, sheet, cell, message, expected, actual, related)
-    f.__class__ = Finding
-    return f
-
-
-_probe = ("PE900", W, "s", "A1", "m", None, None, ())
-if _finding(*_probe) != Finding(*_probe):  # never expected: the layouts would have to differ
-    raise ImportError("_finding does not build a Finding")
 
 
 def _on_present(r: tuple, present: set[str]) -> tuple:
