@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from .. import layout as L
 from ..model import AmountRow, Form, Indicator, Kind, Loc, Narrative, Value
-from ..values import _PLAIN_NUMERIC, parse_cell, parse_text, to_decimal
+from ..values import _PLAIN_NUMERIC, _TEXTS, parse_cell, parse_text, to_decimal
 from .grid import Grid, SheetGrid, a1, col_index, loc, parse_a1, parse_range
 from .mapping import TARGETS, layout_for
 from .mapping import put as _put
@@ -464,8 +464,28 @@ def _reader(grid: Grid, sg: SheetGrid):
     sheet has no formulas (values-only readers)."""
     if sg.formulas:
         return lambda r, c, kind: _cell_value(grid, sg, r, c, kind, None)
-    name = sg.name
-    return lambda r, c, kind: _plain(grid, sg, r, c, kind, loc(name, r, c))
+    name, rows = sg.name, sg.rows
+    empty, number, texts = Kind.EMPTY, Kind.NUMBER, _TEXTS
+
+    def get(r, c, kind):
+        # _plain with its common cases inlined (blank, plain number, text seen before): one call a cell
+        at = loc(name, r, c)
+        if 0 < r <= len(rows) and 0 < c:
+            row = rows[r - 1]
+            raw = row[c - 1] if c <= len(row) else None
+            if raw is None or raw == "":
+                return Value(empty, None, None, None, raw, at)
+            cls = raw.__class__
+            if cls is float or cls is int:
+                if kind in _PLAIN_NUMERIC:
+                    return Value(number, to_decimal(raw), None, None, raw, at)
+            elif cls is str and (kind == "text" or kind == "longtext"):
+                hit = texts.get(raw)
+                if hit is not None:  # what parse_text gives for text it has seen
+                    return Value(hit[0], None, hit[1], None, raw, at)
+        return _plain(grid, sg, r, c, kind, at)
+
+    return get
 
 
 def _projects(grid: Grid, region, spec: L.ListSpec, form: Form) -> None:
