@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from .. import layout as L
 from ..model import AmountRow, Form, Indicator, Kind, Loc, Narrative, Value
-from ..values import _PLAIN_NUMERIC, _TEXTS, parse_cell, parse_text, to_decimal
+from ..values import _DECIMALS, _PLAIN_NUMERIC, _TEXTS, parse_cell, parse_text, to_decimal
 from .grid import Grid, SheetGrid, a1, col_index, loc, parse_a1, parse_range
 from .mapping import TARGETS, layout_for
 from .mapping import put as _put
@@ -161,6 +161,27 @@ def _blank_explained(sg: SheetGrid, formula: str) -> bool:
                    if (v := sg.value(r, c)) is not None)
 
 
+def _field_value(grid: Grid, sg: SheetGrid, kind: str, r: int, c: int, tf: str | None, at: Loc,
+                 cached: bool, formats_known: bool) -> Value:
+    """One named field's Value (map_names makes the common cases itself)."""
+    if tf is None and not sg.formulas:  # an input cell of a values-only reader
+        rows = sg.rows
+        raw = rows[r - 1][c - 1] if r <= len(rows) and c <= len(rows[r - 1]) else None
+        if raw is None or raw == "":
+            return Value(Kind.EMPTY, None, None, None, raw, at)
+        if (raw.__class__ is float or raw.__class__ is int) and kind in _PLAIN_NUMERIC:
+            return Value(Kind.NUMBER, to_decimal(raw), None, None, raw, at)
+        if formats_known:
+            return _plain(grid, sg, r, c, kind, at)
+        return parse_cell(raw if r >= 1 and c >= 1 else None, kind, loc=at)
+    if (not sg.formulas and kind in _PLAIN_NUMERIC and 1 <= r <= len(sg.rows)
+            and 1 <= c <= len(row := sg.rows[r - 1])
+            and ((raw := row[c - 1]).__class__ is float or raw.__class__ is int)):
+        # a template formula's cached number, values only: what _cell_value's parse_cell gives, made here
+        return Value(Kind.NUMBER, to_decimal(raw), None, None, raw, at, None, tf)
+    return _cell_value(grid, sg, r, c, kind, tf, cached=cached)
+
+
 def map_names(grid: Grid, names: dict[str, tuple[str, str]], form: Form) -> None:
     form.template_version = _version(grid, names)
     proj = _region(grid, names, "projects")
@@ -170,7 +191,7 @@ def map_names(grid: Grid, names: dict[str, tuple[str, str]], form: Form) -> None
     lay = layout_for(n_proj, n_ind)
 
     roles = form.sheet_names
-    plan, lost, probes, by_sheet = _plan(n_proj, n_ind, _names_key(names))
+    plan, lost, probes, by_sheet, (runs, role_pairs, narr_sheets, targets) = _plan(n_proj, n_ind, _names_key(names))
     sheets = grid.sheets
     for sheet in by_sheet:  # a sheet the names point at is gone (renamed or deleted outside Excel)
         if sheet not in sheets:
@@ -182,36 +203,63 @@ def map_names(grid: Grid, names: dict[str, tuple[str, str]], form: Form) -> None
             if sg is not None and sg.value(r, c) is not None:
                 cached = True
                 break
+    for role, sheet in role_pairs:  # each role: the first sheet (in plan order) that the workbook has
+        if role not in roles and sheet in sheets:
+            roles[role] = sheet
+    if form.narrative is None and any(s in sheets for s in narr_sheets):
+        form.narrative = Narrative()
+
+    # values first, per sheet in plan order (a cell may load the sheet's error values, which later cells
+    # of that sheet consult), then put where the model keeps them, each parent object looked up once
+    values = [None] * len(plan)
     formats_known = grid.formats_known
-    narrative_role = L.SHEET_NARRATIVE
-    for kind, label, name, sheet, r, c, tf, role, at, path in plan:
+    empty, number, texts, decimals = Kind.EMPTY, Kind.NUMBER, _TEXTS, _DECIMALS
+    for sheet, entries in runs:
         sg = sheets.get(sheet)
         if sg is None:
             continue  # in `lost`: read by labels below
-        if role not in roles:
-            roles[role] = sheet
-        if role == narrative_role and form.narrative is None:
-            form.narrative = Narrative()
-        if tf is None and not sg.formulas:  # an input cell of a values-only reader: inline _plain
-            rows = sg.rows
-            raw = rows[r - 1][c - 1] if r <= len(rows) and c <= len(rows[r - 1]) else None
-            if raw is None or raw == "":
-                value = Value(Kind.EMPTY, None, None, None, raw, at)
-            elif (raw.__class__ is float or raw.__class__ is int) and kind in _PLAIN_NUMERIC:
-                value = Value(Kind.NUMBER, to_decimal(raw), None, None, raw, at)
-            elif formats_known:
-                value = _plain(grid, sg, r, c, kind, at)
-            else:
-                value = parse_cell(raw if r >= 1 and c >= 1 else None, kind, loc=at)
-        elif (not sg.formulas and kind in _PLAIN_NUMERIC and 1 <= r <= len(sg.rows)
-              and 1 <= c <= len(row := sg.rows[r - 1])
-              and ((raw := row[c - 1]).__class__ is float or raw.__class__ is int)):
-            # a template formula's cached number, values only: what _cell_value's parse_cell gives, made here
-            value = Value(Kind.NUMBER, to_decimal(raw), None, None, raw, at, None, tf)
-        else:
-            value = _cell_value(grid, sg, r, c, kind, tf, cached=cached)
-        if path is not None:
-            _put(form, path, value)
+        rows = sg.rows
+        n = len(rows) if not sg.formulas else -1  # -1: formulas visible, every cell the long way
+        for kind, r, c, tf, at, slot, numeric, text in entries:
+            if 0 < r <= n and c > 0:  # values only: the common cases of _plain made here
+                row = rows[r - 1]
+                raw = row[c - 1] if c <= len(row) else None
+                cls = raw.__class__
+                if tf is None:
+                    if raw is None or raw == "":
+                        values[slot] = Value(empty, None, None, None, raw, at)
+                        continue
+                    if numeric and (cls is float or cls is int):
+                        d = decimals.get(raw) if cls is float else None
+                        values[slot] = Value(number, d if d is not None else to_decimal(raw), None, None, raw, at)
+                        continue
+                    if text and cls is str and (hit := texts.get(raw)) is not None:
+                        values[slot] = Value(hit[0], None, hit[1], None, raw, at)  # parse_text, seen before
+                        continue
+                elif numeric and (cls is float or cls is int):
+                    # a template formula's cached number: what _cell_value's parse_cell gives, made here
+                    d = decimals.get(raw) if cls is float else None
+                    values[slot] = Value(number, d if d is not None else to_decimal(raw), None, None, raw, at,
+                                         None, tf)
+                    continue
+            values[slot] = _field_value(grid, sg, kind, r, c, tf, at, cached, formats_known)
+    for parent, fields in targets:
+        obj = None
+        for attr, slot in fields:
+            value = values[slot]
+            if value is None:
+                continue
+            if obj is None:
+                obj = form
+                for part in parent:
+                    nxt = getattr(obj, part)
+                    if nxt is None and part == "narrative":
+                        nxt = form.narrative = Narrative()
+                    obj = nxt
+                amount_row = obj.__class__ is AmountRow
+            setattr(obj, attr, value)
+            if amount_row and obj.row is None and value.loc is not None:
+                obj.row = int(value.loc.cell.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
 
     if proj:
         _projects(grid, proj, lay.lists["projects"], form)
@@ -425,7 +473,7 @@ def _names_key(names: dict) -> frozenset:
 
 
 @lru_cache(maxsize=64)
-def _plan(n_proj: int, n_ind: int, names: frozenset) -> tuple[tuple, tuple, tuple, dict]:
+def _plan(n_proj: int, n_ind: int, names: frozenset) -> tuple[tuple, tuple, tuple, dict, tuple]:
     """Where each field is read, for one layout and one set of names (shared by files of one template):
     (kind, label, name, sheet, row, col, template formula, sheet role, Loc, model path) per field; the
     fields no name leads to (absent, #REF!, a bad address); the cells that tell whether formula results
@@ -456,7 +504,28 @@ def _plan(n_proj: int, n_ind: int, names: frozenset) -> tuple[tuple, tuple, tupl
         if path is not None:
             by_sheet.setdefault(sheet, []).append(
                 ("sheet", key, spec.kind, spec.label, spec.name, spec.formula, spec.cell, path, sheet))
-    return tuple(plan), tuple(lost), tuple(probes), {k: tuple(v) for k, v in by_sheet.items()}
+    return (tuple(plan), tuple(lost), tuple(probes), {k: tuple(v) for k, v in by_sheet.items()},
+            _compile(plan))
+
+
+def _compile(plan: list) -> tuple:
+    """The plan as map_names walks it: per sheet, (kind, row, col, template formula, Loc, slot, numeric
+    kind, text kind) in plan order; (role, sheet) pairs in plan order; the sheets of the narrative role;
+    per parent path in the model, (attribute, slot) in plan order (slot: the field's index in the plan)."""
+    runs: dict[str, list] = {}
+    pairs: dict[tuple, None] = {}
+    narr: dict[str, None] = {}
+    targets: dict[tuple, list] = {}
+    for slot, (kind, _label, _name, sheet, r, c, tf, role, at, path) in enumerate(plan):
+        runs.setdefault(sheet, []).append((kind, r, c, tf, at, slot, kind in _PLAIN_NUMERIC,
+                                           kind == "text" or kind == "longtext"))
+        pairs.setdefault((role, sheet))
+        if role == L.SHEET_NARRATIVE:
+            narr.setdefault(sheet)
+        if path is not None:
+            targets.setdefault(path[:-1], []).append((path[-1], slot))
+    return (tuple((k, tuple(v)) for k, v in runs.items()), tuple(pairs), tuple(narr),
+            tuple((k, tuple(v)) for k, v in targets.items()))
 
 
 def _reader(grid: Grid, sg: SheetGrid):
