@@ -6,6 +6,7 @@ inserted. The layout only supplies each field's kind and template formula.
 from __future__ import annotations
 
 import re
+from datetime import date
 from functools import lru_cache
 
 from .. import layout as L
@@ -214,14 +215,15 @@ def map_names(grid: Grid, names: dict[str, tuple[str, str]], form: Form) -> None
     values = [None] * len(plan)
     formats_known = grid.formats_known
     empty, number, texts, decimals = Kind.EMPTY, Kind.NUMBER, _TEXTS, _DECIMALS
+    na, text_kind, date_kind, date_cls = Kind.NA, Kind.TEXT, Kind.DATE, date
     for sheet, entries in runs:
         sg = sheets.get(sheet)
         if sg is None:
             continue  # in `lost`: read by labels below
         rows = sg.rows
         n = len(rows) if not sg.formulas else -1  # -1: formulas visible, every cell the long way
-        for kind, r, c, tf, at, slot, numeric, text in entries:
-            if 0 < r <= n and c > 0:  # values only: the common cases of _plain made here
+        for kind, r, c, tf, at, slot, mode in entries:
+            if 0 < r <= n and c > 0:  # values only: the common cases of _plain and _cell_value made here
                 row = rows[r - 1]
                 raw = row[c - 1] if c <= len(row) else None
                 cls = raw.__class__
@@ -229,15 +231,24 @@ def map_names(grid: Grid, names: dict[str, tuple[str, str]], form: Form) -> None
                     if raw is None or raw == "":
                         values[slot] = Value(empty, None, None, None, raw, at)
                         continue
-                    if numeric and (cls is float or cls is int):
-                        d = decimals.get(raw) if cls is float else None
-                        values[slot] = Value(number, d if d is not None else to_decimal(raw), None, None, raw, at)
+                    if cls is float or cls is int:
+                        if mode == _NUMERIC:
+                            d = decimals.get(raw) if cls is float else None
+                            values[slot] = Value(number, d if d is not None else to_decimal(raw), None, None, raw, at)
+                            continue
+                    elif cls is str:
+                        if mode >= _TEXT and (hit := texts.get(raw)) is not None:  # parse_text, seen before
+                            k = hit[0]
+                            if mode == _CHOICE and k is na and hit[1] == "无":
+                                k = text_kind  # parse_choice: 无 answers a 有/无 question
+                            values[slot] = Value(k, None, hit[1], None, raw, at)
+                            continue
+                    elif cls is date_cls and mode == _DATE:
+                        values[slot] = Value(date_kind, None, None, raw, raw, at)  # parse_date
                         continue
-                    if text and cls is str and (hit := texts.get(raw)) is not None:
-                        values[slot] = Value(hit[0], None, hit[1], None, raw, at)  # parse_text, seen before
-                        continue
-                elif numeric and (cls is float or cls is int):
-                    # a template formula's cached number: what _cell_value's parse_cell gives, made here
+                elif (cls is float or cls is int) and (mode == _NUMERIC or mode == _PERCENT and not formats_known):
+                    # a template formula's cached number: what _cell_value's parse_cell gives (a percent
+                    # field then has the template's percent format: the number as is), made here
                     d = decimals.get(raw) if cls is float else None
                     values[slot] = Value(number, d if d is not None else to_decimal(raw), None, None, raw, at,
                                          None, tf)
@@ -508,17 +519,22 @@ def _plan(n_proj: int, n_ind: int, names: frozenset) -> tuple[tuple, tuple, tupl
             _compile(plan))
 
 
+# kinds map_names reads inline, by how: plain numbers; percent; dates; text as parse_text reads it; 有/无
+_NUMERIC, _PERCENT, _DATE, _TEXT, _CHOICE = 1, 2, 3, 4, 5  # mode >= _TEXT: text kinds
+_MODES = {**dict.fromkeys(_PLAIN_NUMERIC, _NUMERIC), "percent": _PERCENT, "text": _TEXT, "longtext": _TEXT,
+          "phone": _TEXT, "choice": _CHOICE, "date": _DATE}
+
+
 def _compile(plan: list) -> tuple:
-    """The plan as map_names walks it: per sheet, (kind, row, col, template formula, Loc, slot, numeric
-    kind, text kind) in plan order; (role, sheet) pairs in plan order; the sheets of the narrative role;
+    """The plan as map_names walks it: per sheet, (kind, row, col, template formula, Loc, slot, _MODES
+    of the kind) in plan order; (role, sheet) pairs in plan order; the sheets of the narrative role;
     per parent path in the model, (attribute, slot) in plan order (slot: the field's index in the plan)."""
     runs: dict[str, list] = {}
     pairs: dict[tuple, None] = {}
     narr: dict[str, None] = {}
     targets: dict[tuple, list] = {}
     for slot, (kind, _label, _name, sheet, r, c, tf, role, at, path) in enumerate(plan):
-        runs.setdefault(sheet, []).append((kind, r, c, tf, at, slot, kind in _PLAIN_NUMERIC,
-                                           kind == "text" or kind == "longtext"))
+        runs.setdefault(sheet, []).append((kind, r, c, tf, at, slot, _MODES.get(kind, 0)))
         pairs.setdefault((role, sheet))
         if role == L.SHEET_NARRATIVE:
             narr.setdefault(sheet)
