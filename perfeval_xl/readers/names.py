@@ -550,7 +550,7 @@ def _reader(grid: Grid, sg: SheetGrid):
     if sg.formulas:
         return lambda r, c, kind: _cell_value(grid, sg, r, c, kind, None)
     name, rows = sg.name, sg.rows
-    empty, number, texts = Kind.EMPTY, Kind.NUMBER, _TEXTS
+    empty, number, texts, decimals = Kind.EMPTY, Kind.NUMBER, _TEXTS, _DECIMALS
 
     def get(r, c, kind):
         # _plain with its common cases inlined (blank, plain number, text seen before): one call a cell
@@ -563,7 +563,8 @@ def _reader(grid: Grid, sg: SheetGrid):
             cls = raw.__class__
             if cls is float or cls is int:
                 if kind in _PLAIN_NUMERIC:
-                    return Value(number, to_decimal(raw), None, None, raw, at)
+                    d = decimals.get(raw) if cls is float else None  # to_decimal's memo, without the call
+                    return Value(number, d if d is not None else to_decimal(raw), None, None, raw, at)
             elif cls is str and (kind == "text" or kind == "longtext"):
                 hit = texts.get(raw)
                 if hit is not None:  # what parse_text gives for text it has seen
@@ -573,15 +574,38 @@ def _reader(grid: Grid, sg: SheetGrid):
     return get
 
 
-def _projects(grid: Grid, region, spec: L.ListSpec, form: Form) -> None:
-    sg, (r1, c1, r2, c2) = region
+_COLUMNS: dict[tuple[int, int], tuple] = {}  # (id(list spec), first col) -> (spec, {attr: col})
+
+
+def _list_columns(spec: L.ListSpec, c1: int) -> dict[str, int]:
+    """{attr: column} of a list whose region starts at column c1 (specs live in layout_for's cache)."""
+    hit = _COLUMNS.get((id(spec), c1))
+    if hit is not None and hit[0] is spec:
+        return hit[1]
     shift = c1 - min(col_index(c) for c in spec.columns.values())
     cols = {attr: col_index(letter) + shift for attr, letter in spec.columns.items()}
+    if len(_COLUMNS) >= 256:
+        _COLUMNS.clear()
+    _COLUMNS[(id(spec), c1)] = (spec, cols)
+    return cols
+
+
+def _projects(grid: Grid, region, spec: L.ListSpec, form: Form) -> None:
+    sg, (r1, c1, r2, c2) = region
+    cols = _list_columns(spec, c1)
     out = form.basic.projects
     get = _reader(grid, sg)
     cn, cp, cb, ca = cols["name"], cols["prev"], cols["budget"], cols["actual"]
     text, amount, empty, na = L.TEXT, L.AMOUNT, Kind.EMPTY, Kind.NA
+    rows = sg.rows if not sg.formulas else None  # values only: a row of blank cells is skipped unread
     for r in range(r1, r2 + 1):
+        if rows is not None and r > 0:
+            row = rows[r - 1] if r <= len(rows) else ()
+            n = len(row)
+            if ((cn > n or (v := row[cn - 1]) is None or v == "") and (cp > n or (v := row[cp - 1]) is None or v == "")
+                    and (cb > n or (v := row[cb - 1]) is None or v == "")
+                    and (ca > n or (v := row[ca - 1]) is None or v == "")):
+                continue  # four blank Values: a blank AmountRow, never kept
         name = get(r, cn, text)
         prev = get(r, cp, amount)
         budget = get(r, cb, amount)
@@ -619,29 +643,30 @@ def indicator_rows(grid: Grid, sg: SheetGrid, rows, cols: dict[str, int], form: 
     c1 = cols.get("level1")
     c2 = cols.get("level2")
     for r in rows:
-        kw = {attr: get(r, c, text) for attr, c in texts}  # given values: no default Values made
+        kw = {}  # given values: no default Values made (a loop: no comprehension frame)
+        for attr, c in texts:
+            kw[attr] = get(r, c, text)
         for attr, c in points:
             kw[attr] = get(r, c, pts)
-        ind = Indicator(row=r, **kw)
         if c1 is not None:
             h1 = heading_above(sg, r, c1, last1, top_row)
             if h1 is not None:
                 last1 = h1
-                ind.level1 = get(h1[0], h1[1], text)
-                ind.level1_loc = ind.level1.loc
+                kw["level1"] = v = get(h1[0], h1[1], text)
+                kw["level1_loc"] = v.loc
         if c2 is not None:
             h2 = heading_above(sg, r, c2, last2, top_row)
             if h2 is not None:
                 last2 = h2
-                ind.level2 = get(h2[0], h2[1], text)
+                kw["level2"] = get(h2[0], h2[1], text)
+        ind = Indicator(row=r, **kw)
         if not ind.is_blank():
             out.append(ind)
 
 
 def _indicators(grid: Grid, region, spec: L.ListSpec, form: Form) -> None:
     sg, (r1, c1, r2, c2) = region
-    shift = c1 - min(col_index(c) for c in spec.columns.values())
-    cols = {attr: col_index(letter) + shift for attr, letter in spec.columns.items()}
+    cols = _list_columns(spec, c1)
     indicator_rows(grid, sg, range(r1, r2 + 1), cols, form, r1)
     form.self_eval.indicators_region = (Loc(sg.name, a1(r1, c1)), Loc(sg.name, a1(r2, c2)))
 
