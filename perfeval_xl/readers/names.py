@@ -550,12 +550,13 @@ def _reader(grid: Grid, sg: SheetGrid):
     if sg.formulas:
         return lambda r, c, kind: _cell_value(grid, sg, r, c, kind, None)
     name, rows = sg.name, sg.rows
+    nrows = len(rows)  # the grid is read: its rows no longer change
     empty, number, texts, decimals = Kind.EMPTY, Kind.NUMBER, _TEXTS, _DECIMALS
 
     def get(r, c, kind):
         # _plain with its common cases inlined (blank, plain number, text seen before): one call a cell
         at = loc(name, r, c)
-        if 0 < r <= len(rows) and 0 < c:
+        if 0 < r <= nrows and 0 < c:
             row = rows[r - 1]
             raw = row[c - 1] if c <= len(row) else None
             if raw is None or raw == "":
