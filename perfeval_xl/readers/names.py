@@ -611,11 +611,13 @@ def _projects(grid: Grid, region, spec: L.ListSpec, form: Form) -> None:
         prev = get(r, cp, amount)
         budget = get(r, cb, amount)
         actual = get(r, ca, amount)
-        row = AmountRow(name.text or "", name, prev, budget, actual, r)
-        no_amount = ((prev.kind is empty or prev.kind is na) and (budget.kind is empty or budget.kind is na)
-                     and (actual.kind is empty or actual.kind is na))
-        if not row.is_blank() and not (no_amount and is_placeholder(name.text)):
-            out.append(row)
+        pk, bk, ak = prev.kind, budget.kind, actual.kind
+        if name.kind is empty and pk is empty and bk is empty and ak is empty:
+            continue  # AmountRow.is_blank, without making the row
+        if (pk is empty or pk is na) and (bk is empty or bk is na) and (ak is empty or ak is na) \
+                and is_placeholder(name.text):
+            continue
+        out.append(AmountRow(name.text or "", name, prev, budget, actual, r))
     form.basic.projects_region = (Loc(sg.name, a1(r1, c1)), Loc(sg.name, a1(r2, c2)))
 
 
