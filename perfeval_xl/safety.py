@@ -504,6 +504,14 @@ _PLAIN_MERGE = re.compile(rb'mergeCellref="\$?([A-Za-z]{1,4})\$?([0-9]{1,10})(?:
 _MERGES_SEEN: dict = {}  # the merges part of a sheet, as bytes -> its sums (files of one template share it)
 
 
+def _merge_extent(mm) -> tuple[int, int, int]:
+    """(cells covered, largest column, largest row) of a merged range matched by _MERGE_REF or _PLAIN_MERGE."""
+    c1, r1, c2, r2 = mm.groups()
+    a, b = _col_of(c1), int(r1)
+    c, d = (_col_of(c2), int(r2)) if c2 else (a, b)
+    return (abs(c - a) + 1) * (abs(d - b) + 1), max(a, c), max(b, d)
+
+
 def _plain_merges(flat: bytes, at: int, seen: int):
     """(merges, cells merged, largest column, largest row) of the merged ranges of flat from `at` (its first
     "mergeCell"), when every <mergeCell> there is written plainly (mergeCellref="A1:B2"): _MERGE_REF reads exactly
@@ -519,12 +527,10 @@ def _plain_merges(flat: bytes, at: int, seen: int):
     for mm in plain:
         if mm.end() <= seen:
             continue
-        c1, r1, c2, r2 = mm.groups()
         merges += 1
-        a, b = _col_of(c1), int(r1)
-        c, d = (_col_of(c2), int(r2)) if c2 else (a, b)
-        merged += (abs(c - a) + 1) * (abs(d - b) + 1)
-        max_col, max_row = max(max_col, a, c), max(max_row, b, d)
+        cells, col, row = _merge_extent(mm)
+        merged += cells
+        max_col, max_row = max(max_col, col), max(max_row, row)
     hit = (merges, merged, max_col, max_row)
     if region is not None and len(region) <= 16384:
         if len(_MERGES_SEEN) >= 256:
@@ -583,12 +589,10 @@ def _check_extent(path: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, data: b
                 at = nxt
                 if mm is None or mm.end() <= seen:
                     continue
-                c1, r1, c2, r2 = mm.groups()
                 merges += 1
-                a, b = _col_of(c1), int(r1)
-                c, d = (_col_of(c2), int(r2)) if c2 else (a, b)
-                merged += (abs(c - a) + 1) * (abs(d - b) + 1)
-                max_col, max_row = max(max_col, a, c), max(max_row, b, d)
+                cells, col, row = _merge_extent(mm)
+                merged += cells
+                max_col, max_row = max(max_col, col), max(max_row, row)
             tail = buf[-64:]
             if max_row > MAX_ROWS or max_col > MAX_COLUMNS or merged > MAX_MERGED_CELLS or merges > MAX_MERGES:
                 break  # refused below: no need to read the rest
