@@ -269,7 +269,7 @@ def cmd_check(args) -> int:
         print(f"perfeval：{inert_line(str(e))}", file=sys.stderr)
         return EXIT_FAILED
     options = CheckOptions(config=config, select=_codes(args.select), ignore=_codes(args.ignore),
-                           fast=not args.formulas, form=args.form or None)
+                           fast=not args.formulas, form=args.form or None, resolved=True)
     skipped: list[str] = []
     reasons: dict[str, str] = {}
     refused: dict[str, str] = {}

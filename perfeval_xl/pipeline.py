@@ -22,6 +22,9 @@ class CheckOptions:
     ignore: tuple[str, ...] = ()
     fast: bool = True  # python-calamine values-only reader (batch); False: openpyxl, formulas visible
     form: str | None = None  # a form family key (--form) that skips recognition; None: recognise
+    # config is the bureau's settings file as the front end resolved it once (None: there is none), so a
+    # worker does not look in the working directory again for every file
+    resolved: bool = False
 
 
 def check_form(form, options: CheckOptions | None = None, path: str | None = None) -> Report:
@@ -34,7 +37,8 @@ def check_form(form, options: CheckOptions | None = None, path: str | None = Non
         if options.select or options.ignore:  # (nothing to check otherwise)
             check_codes(options.select, "--select")
             check_codes(options.ignore, "--ignore")
-        settings = load_settings(path, options.config, form.settings_overrides, form.settings_cells)
+        settings = load_settings(path, options.config, form.settings_overrides, form.settings_cells,
+                                 search=not options.resolved)
         if settings.select or settings.ignore or settings.severity:
             check_settings_codes(settings)
     except ConfigError as e:

@@ -612,7 +612,8 @@ def bureau_settings(config: str | None = None) -> tuple[str | None, Settings]:
 
 
 def load_settings(workbook_path: str | None = None, config: str | None = None,
-                  overrides: dict | None = None, cells: dict[str, list[str]] | None = None) -> Settings:
+                  overrides: dict | None = None, cells: dict[str, list[str]] | None = None, *,
+                  search: bool = True) -> Settings:
     """defaults <- the bureau's file (config, else the one in the current working directory; workbook_path
     is only named in messages, never searched beside) <- the 设置 sheet pairs, stricter only.
 
@@ -620,8 +621,8 @@ def load_settings(workbook_path: str | None = None, config: str | None = None,
     is in s.sheet_notes. cells (Form.settings_cells): key as written -> the A1 cells of the rows that gave it;
     a key on two rows is a ConfigError naming them, and errors about a key name its cell. Without cells a key
     repeated on the sheet cannot be seen (the pairs keep one row); an English name beside its Chinese label
-    still is."""
-    path = config or find_config()
+    still is. search=False: config is all there is (the front end already looked; None: no settings file)."""
+    path = config or (find_config() if search else None)
     s = _file_settings(path) if path else Settings()
     if overrides:
         _apply_sheet(s, overrides, s.bureau_keys, "“设置”工作表", cells)

@@ -32,6 +32,18 @@ def test_perfeval_toml_in_the_working_directory(tmp_path, monkeypatch):
     assert s.ignore == ("PE405",) and s.severity == {"PE301": "error"}
 
 
+
+def test_resolved_settings_are_not_looked_for_again(tmp_path, monkeypatch):
+    # the CLI resolves the bureau's settings once (CheckOptions.resolved): a worker takes config as all there is
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "perfeval.toml").write_text('low_execution = "85%"\n', encoding="utf-8")
+    assert load_settings(str(tmp_path / "a.xlsx"), search=False).low_execution == D("0.9")  # resolved: none
+    assert load_settings(str(tmp_path / "a.xlsx")).low_execution == D("0.85")
+    cfg = tmp_path / "perfeval.toml"
+    assert load_settings(config=str(cfg), search=False).low_execution == D("0.85")
+    cfg.write_text('low_execution = "80%"\n', encoding="utf-8")  # rewritten in place: seen on the next file
+    assert load_settings(config=str(cfg), search=False).low_execution == D("0.8")
+
 def test_pyproject_tool_section_and_explicit_config(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "pyproject.toml").write_text("[tool.perfeval]\nyoy_change = 50\n", encoding="utf-8")
