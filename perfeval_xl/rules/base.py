@@ -251,23 +251,7 @@ def _scan(obj, invalid, number_text, unknown) -> None:
         walk(obj, invalid, number_text, unknown)
         return
     if t is list:
-        for x in obj:  # the loop of a scanner (below), over the list's items
-            tx = x.__class__
-            if tx is Value:
-                k = x.kind
-                if k is NUMBER:
-                    if isinstance(x.raw, str):
-                        number_text(x)
-                elif k is INVALID:
-                    invalid(x)
-                elif k is UNKNOWN:
-                    unknown(x)
-            elif tx not in _LEAVES:
-                walk = _SCANNERS.get(tx)
-                if walk is not None:
-                    walk(x, invalid, number_text, unknown)
-                else:
-                    _scan(x, invalid, number_text, unknown)
+        _scan_list(obj, invalid, number_text, unknown)
         return
     if isinstance(obj, Value):
         _classify(obj, (invalid, number_text, unknown))
@@ -289,31 +273,39 @@ def _scan(obj, invalid, number_text, unknown) -> None:
 # A scanner: _scan over one dataclass, written out once per type from its fields (in order), with the
 # test of each field inlined (no tuple of the fields, no loop): the walk visits every cell of every form.
 _SCANNERS: dict[type, Callable[..., None]] = {}
-_SCAN_FIELD = """\
-    x = obj.{name}
-    tx = x.__class__
-    if tx is Value:
-        k = x.kind
-        if k is NUMBER:
-            if isinstance(x.raw, str):
-                number_text(x)
-        elif k is INVALID:
-            invalid(x)
-        elif k is UNKNOWN:
-            unknown(x)
-    elif tx not in _LEAVES:
-        _scan(x, invalid, number_text, unknown)
+_SCAN_ITEM = """\
+tx = x.__class__
+if tx is Value:
+    k = x.kind
+    if k is NUMBER:
+        if isinstance(x.raw, str):
+            number_text(x)
+    elif k is INVALID:
+        invalid(x)
+    elif k is UNKNOWN:
+        unknown(x)
+elif tx not in _LEAVES:
+    _scan(x, invalid, number_text, unknown)
 """
+
+
+def _compile_scan(body: str) -> Callable[..., None]:
+    ns = {"Value": Value, "NUMBER": NUMBER, "INVALID": INVALID, "UNKNOWN": UNKNOWN, "_LEAVES": _LEAVES,
+          "_scan": _scan}
+    exec("def scan(obj, invalid, number_text, unknown):\n" + body, ns)  # noqa: S102  (our own source)
+    return ns["scan"]
+
+
+def _indent(text: str, n: int) -> str:
+    return "".join(" " * n + line + "\n" for line in text.splitlines())
 
 
 def _scanner(cls: type) -> Callable[..., None]:
     names = [f.name for f in dataclasses.fields(cls)]  # identifiers: a dataclass's fields are attributes
-    src = "def scan(obj, invalid, number_text, unknown):\n" + ("".join(_SCAN_FIELD.format(name=n) for n in names)
-                                                               or "    pass\n")
-    ns = {"Value": Value, "NUMBER": NUMBER, "INVALID": INVALID, "UNKNOWN": UNKNOWN, "_LEAVES": _LEAVES,
-          "_scan": _scan}
-    exec(src, ns)  # noqa: S102  (our own source, built from the dataclass's field names only)
-    return ns["scan"]
+    return _compile_scan("".join(f"    x = obj.{n}\n" + _indent(_SCAN_ITEM, 4) for n in names) or "    pass\n")
+
+
+_scan_list = _compile_scan("    for x in obj:\n" + _indent(_SCAN_ITEM, 8))  # a list's items, the same test each
 
 
 def _classify(v: Value, sink) -> None:
