@@ -312,10 +312,9 @@ _PASSED_MAX_BYTES = 32 * 1024 * 1024
 _PASSED_BYTES = 0
 
 
-def _passed_key(data: bytes | None, info: zipfile.ZipInfo):
-    """(_PASSED key, start, end of the local record in data) of a plainly stored or deflated member read from the
-    archive bytes; None otherwise. The record is compared, not hashed: a slice and a memcmp are ~10x cheaper than a
-    digest, and exact."""
+def _record_start(data: bytes | None, info: zipfile.ZipInfo) -> int | None:
+    """Where a plainly stored or deflated member's compressed bytes start in the archive bytes; None when there are
+    no bytes, the member is encrypted or compressed otherwise, or its local header looks odd (zipfile's way then)."""
     if data is None or info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         return None
     off = info.header_offset
@@ -323,7 +322,18 @@ def _passed_key(data: bytes | None, info: zipfile.ZipInfo):
     if len(head) < 30 or head[:4] != b"PK\x03\x04":
         return None
     name_len, extra_len = struct.unpack("<HH", head[26:30])
-    end = off + 30 + name_len + extra_len + info.compress_size
+    return off + 30 + name_len + extra_len
+
+
+def _passed_key(data: bytes | None, info: zipfile.ZipInfo):
+    """(_PASSED key, start, end of the local record in data) of a plainly stored or deflated member read from the
+    archive bytes; None otherwise. The record is compared, not hashed: a slice and a memcmp are ~10x cheaper than a
+    digest, and exact."""
+    start = _record_start(data, info)
+    if start is None:
+        return None
+    off = info.header_offset
+    end = start + info.compress_size
     if end > len(data):
         return None  # truncated: scanned (and refused) the ordinary way
     return ((MAX_ROWS, MAX_COLUMNS, MAX_CELLS, MAX_MERGES, MAX_MERGED_CELLS, SCAN_CHUNK, PROLOG_BYTES,
@@ -335,16 +345,11 @@ def _whole_sheet(data: bytes | None, info: zipfile.ZipInfo) -> bytes | None:
     """The whole XML of a member whose compressed bytes fit in _fast_head's window and whose XML fits in one scan
     chunk, straight from the archive bytes; then whole[:_HEAD_N] is exactly _fast_head's prolog and [whole]
     exactly _member_chunks' chunks. None otherwise, or at any doubt (damage, a BOM): the ordinary way then says it."""
-    if data is None or info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        return None
     if not 0 < info.compress_size <= _HEAD_N * 4 + 1024:
         return None
-    off = info.header_offset
-    head = data[off:off + 30]
-    if len(head) < 30 or head[:4] != b"PK\x03\x04":
+    start = _record_start(data, info)
+    if start is None:
         return None
-    name_len, extra_len = struct.unpack("<HH", head[26:30])
-    start = off + 30 + name_len + extra_len
     raw = data[start:start + info.compress_size]
     if info.compress_type == zipfile.ZIP_STORED:
         out = raw
@@ -379,14 +384,9 @@ def _fast_head(data: bytes, info: zipfile.ZipInfo, n: int = _HEAD_N) -> bytes | 
     None when the member is not plainly stored or deflated, or looks odd: the caller then uses zipfile.
     The same compressed bytes always give the same head, so heads of the parts that files made from
     one template share byte for byte (styles, workbook, rels) are remembered, keyed by those bytes."""
-    off = info.header_offset
-    if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+    start = _record_start(data, info)
+    if start is None:
         return None
-    head = data[off:off + 30]
-    if len(head) < 30 or head[:4] != b"PK\x03\x04":
-        return None
-    name_len, extra_len = struct.unpack("<HH", head[26:30])
-    start = off + 30 + name_len + extra_len
     chunk = data[start:start + min(info.compress_size, n * 4 + 1024)]
     key = None
     if len(chunk) <= 4096 and not info.filename.startswith(_VARYING_PARTS):
@@ -469,18 +469,14 @@ def _col_of(letters: bytes) -> int:
 def _member_chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes | None):
     """The member's bytes, SCAN_CHUNK at a time: straight from the archive bytes when we have them (a
     deflate stream decompressed here, ~10x cheaper than a ZipExtFile for a small part), else via zipfile."""
-    off = info.header_offset
-    head = data[off:off + 30] if data is not None else b""
-    if (data is None or info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
-            or len(head) < 30 or head[:4] != b"PK\x03\x04"):
+    start = _record_start(data, info)
+    if start is None:
         with zf.open(info) as fh:
             while True:
                 chunk = fh.read(SCAN_CHUNK)
                 if not chunk:
                     return
                 yield chunk
-    name_len, extra_len = struct.unpack("<HH", head[26:30])
-    start = off + 30 + name_len + extra_len
     raw = memoryview(data)[start:start + info.compress_size]
     if info.compress_type == zipfile.ZIP_STORED:
         for i in range(0, len(raw), SCAN_CHUNK):
