@@ -337,6 +337,7 @@ def cmd_check(args) -> int:
                 summary.add(r, dest if not r.error else None)
             except OSError as e:  # disk full under the spool: the results go on, the summary is given up
                 print(f"perfeval：无法写出汇总表 {inert_line(args.summary)}：{_os_message(e)}", file=sys.stderr)
+                summary.discard()
                 summary, failed = None, True
         unreadable = unreadable or bool(r.error)
         # a workbook of several project forms carries its findings in its parts

@@ -161,6 +161,34 @@ def test_findings_past_the_sheet_limit_go_to_a_linked_csv_and_the_first_sheet_sa
     assert not [n for n in os.listdir(dest.parent) if n.startswith(".perfeval")]  # no spool left behind
 
 
+def test_the_csv_is_written_as_reports_arrive_and_left_nowhere_when_the_run_stops(tmp_path):
+    import gc
+
+    dest = tmp_path / "out" / "汇总.xlsx"
+    w = SummaryWriter(dest, max_sheet_rows=10)
+    reports = _many(6)  # 18 findings: past the limit at the fourth report
+    for r in reports[:4]:
+        w.add(r)
+    begun = [n for n in os.listdir(dest.parent) if n.endswith(".csv")]
+    assert len(begun) == 1  # begun while the run goes on, not at close
+    w.discard()  # the run stopped (Ctrl-C, a full disk): nothing of the summary is left
+    assert os.listdir(dest.parent) == []
+    w = SummaryWriter(dest, max_sheet_rows=10)
+    for r in reports:
+        w.add(r)
+    del w  # dropped without close() by a caller that failed: its half-written CSV goes with it
+    gc.collect()
+    assert [n for n in os.listdir(dest.parent) if n.endswith(".csv")] == []
+    w = SummaryWriter(dest, max_sheet_rows=10)
+    for r in reports:
+        w.add(r)
+    res = w.close()
+    with open(res.csv, encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["说明"] for r in rows] == [f.message for r in reports for f in r.findings]  # every one, in order
+    assert sorted(os.listdir(dest.parent)) == ["汇总.xlsx", "汇总_全部问题.csv"]
+
+
 def test_a_sheet_past_excels_row_limit_continues_on_numbered_sheets(tmp_path, monkeypatch):
     monkeypatch.setattr(S, "EXCEL_MAX_ROWS", 50)  # Excel's 1 048 576 rows, scaled down to keep the test quick
     out = write_summary(_many(40), str(tmp_path / "s.xlsx"))

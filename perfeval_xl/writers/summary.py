@@ -34,6 +34,7 @@ import marshal
 import os
 import struct
 import tempfile
+import weakref
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -235,6 +236,16 @@ def _spool(fh, record) -> None:
     fh.write(_SPOOL_LEN.pack(len(data)) + data)
 
 
+_SEVERITY_LABELS = {s.rank: s.label for s in Severity}
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
 def _csv_cell(value):
     """A CSV cell Excel will not take for a formula: text starting with = + - @ gets a leading apostrophe, except a
     plain number ("-13.50")."""
@@ -259,6 +270,11 @@ class SummaryWriter:
         self.now = now or datetime.now()
         self._units = tempfile.TemporaryFile(prefix=".perfeval_units_", dir=self.dir)
         self._findings = tempfile.TemporaryFile(prefix=".perfeval_findings_", dir=self.dir)
+        # the full list as CSV, begun once the findings pass max_sheet_rows and then written as reports arrive
+        # (while the checks still run, instead of all at close); None until then
+        self._csv_tmp: str | None = None
+        self._csv_fh = None
+        self._csv = None
         self.n_units = 0
         self.n_files = 0
         self.n_unreadable = 0
@@ -300,6 +316,10 @@ class SummaryWriter:
                               inert_text(f.actual or "") or None))
             if block:
                 _spool(self._findings, block)
+                if self._csv is not None:
+                    self._csv_rows(block)
+                elif sum(self.sev.values()) > self.max_sheet_rows:
+                    self._begin_csv()
 
     def _unit_row(self, part: Report, report: Report, annotated, whole_file: bool) -> None:
         m = part.metrics
@@ -343,6 +363,40 @@ class SummaryWriter:
                 return
             yield marshal.loads(fh.read(_SPOOL_LEN.unpack(head)[0]))
 
+    def _begin_csv(self) -> None:
+        """The findings no longer fit the sheet: the CSV gets every finding spooled so far, then each as it comes."""
+        fd, self._csv_tmp = tempfile.mkstemp(prefix=".perfeval_", suffix=".csv", dir=self.dir)
+        os.close(fd)
+        # a run that stops before close() (Ctrl-C, a failing disk) leaves no half-written CSV behind
+        self._csv_cleanup = weakref.finalize(self, _unlink_quietly, self._csv_tmp)
+        self._csv_fh = open(self._csv_tmp, "w", newline="", encoding="utf-8-sig")
+        self._csv = csv.writer(self._csv_fh)
+        self._csv.writerow(FINDING_COLUMNS)
+        for block in self._spooled(self._findings):
+            self._csv_rows(block)
+        self._findings.seek(0, os.SEEK_END)  # spooling goes on at the end
+
+    def _csv_rows(self, block) -> None:
+        labels, guard = _SEVERITY_LABELS, FORMULA_FIRST
+        # a cell is looked at again only when it starts like a formula
+        self._csv.writerows([v if not v or v.__class__ is not str or v[0] not in guard else _csv_cell(v)
+                             for v in (path, unit, project, code, labels[rank], sheet, cell, message, expected,
+                                       actual)]
+                            for path, unit, project, code, rank, sheet, cell, message, expected, actual in block)
+
+    def _discard_csv(self) -> None:
+        if self._csv_fh is not None:
+            self._csv_fh.close()
+            self._csv_fh = self._csv = None
+        if self._csv_tmp:
+            _unlink_quietly(self._csv_tmp)
+
+    def discard(self) -> None:
+        """Give the summary up (the run stopped, the disk failed): its temporary files go, nothing is written."""
+        self._discard_csv()
+        self._units.close()
+        self._findings.close()
+
     def close(self, failed_annotations=()) -> SummaryResult:
         """Write the workbook (and the CSV when the findings do not fit). `failed_annotations`: source paths whose
         marked copy could not be written (no link for them)."""
@@ -360,8 +414,11 @@ class SummaryWriter:
             keep_ranks = {s.rank: self.sev[s] for s in Severity}  # rank -> rows of that severity in the sheet
             if total > self.max_sheet_rows:
                 csv_path = os.path.splitext(self.dest)[0] + "_全部问题.csv"
-                fd, csv_tmp = tempfile.mkstemp(prefix=".perfeval_", suffix=".csv", dir=self.dir)
-                os.close(fd)
+                if self._csv is None:  # never expected: add() begins it as soon as the findings pass the limit
+                    self._begin_csv()
+                self._csv_fh.close()
+                self._csv_fh = self._csv = None
+                csv_tmp = self._csv_tmp
                 room = self.max_sheet_rows
                 for sev in (Severity.ERROR, Severity.WARNING, Severity.INFO):
                     keep_ranks[sev.rank] = min(self.sev[sev], room)
@@ -374,7 +431,7 @@ class SummaryWriter:
             wb.set_properties({"title": SUMMARY_TITLE, "subject": "部门整体支出绩效自评 批量校验汇总"})
             self._formats(wb)
             self._write_units(wb, failed, total, in_sheet, keep_ranks, csv_path, result)
-            self._write_findings(wb, total, in_sheet, keep_ranks, csv_path, csv_tmp)
+            self._write_findings(wb, total, in_sheet, keep_ranks, csv_path)
             ranked = sorted(self.rule_count.items(), key=lambda kv: (-kv[1], kv[0]))
             catalog = _rule_titles()
             self._write_rules(wb, ranked, catalog)
@@ -389,11 +446,11 @@ class SummaryWriter:
                 os.replace(csv_tmp, csv_path)
             os.replace(tmp, self.dest)
         except BaseException:
-            for t in (tmp, csv_tmp):
-                if t and os.path.exists(t):
-                    os.unlink(t)
+            if tmp and os.path.exists(tmp):
+                os.unlink(tmp)
             raise
         finally:
+            self._discard_csv()  # nothing left when it was moved into place
             self._units.close()
             self._findings.close()
         return result
@@ -528,82 +585,61 @@ class SummaryWriter:
         if ws.write_url(r, c, url, fmt, text) < 0:  # too long for Excel: the text without the link
             ws.write_string(r, c, text, fmt)
 
-    def _write_findings(self, wb, total, in_sheet, keep_ranks, csv_path, csv_tmp) -> None:
+    def _write_findings(self, wb, total, in_sheet, keep_ranks, csv_path) -> None:
         per_sheet = EXCEL_MAX_ROWS - 3
         sheets = max(1, -(-in_sheet // per_sheet))
-        writer = None
-        fh = None
-        if csv_tmp:
-            fh = open(csv_tmp, "w", newline="", encoding="utf-8-sig")
-            writer = csv.writer(fh)
-            writer.writerow(FINDING_COLUMNS)
-        try:
-            ws, r, k = None, 0, 0
+        def new_sheet(k):
+            ws = wb.add_worksheet(FINDINGS_SHEET if k == 1 else f"{FINDINGS_SHEET}{k}")
+            for i, w in enumerate(FINDING_WIDTHS):
+                ws.set_column(i, i, w)
+            title = FINDINGS_SHEET if sheets == 1 else f"{FINDINGS_SHEET}（第 {k}/{sheets} 张）"
+            self._title(ws, title)
+            if csv_path:
+                note = (f"完整清单（{total} 条）在 {os.path.basename(csv_path)}；"
+                        f"本表只列出{self._kept(keep_ranks)}")
+                self._link(ws, 1, 0, csv_path, note, self.f_note)
+            else:
+                ws.write_string(1, 0, f"共 {total} 条问题", self.f_sub)
+            for i, name in enumerate(FINDING_COLUMNS):
+                ws.write_string(2, i, name, self.f_head)
+            self._page(ws, 3)
+            ws.freeze_panes(3, 0)
+            return ws
 
-            def new_sheet(k):
-                ws = wb.add_worksheet(FINDINGS_SHEET if k == 1 else f"{FINDINGS_SHEET}{k}")
-                for i, w in enumerate(FINDING_WIDTHS):
-                    ws.set_column(i, i, w)
-                title = FINDINGS_SHEET if sheets == 1 else f"{FINDINGS_SHEET}（第 {k}/{sheets} 张）"
-                self._title(ws, title)
-                if csv_path:
-                    note = (f"完整清单（{total} 条）在 {os.path.basename(csv_path)}；"
-                            f"本表只列出{self._kept(keep_ranks)}")
-                    self._link(ws, 1, 0, csv_path, note, self.f_note)
-                else:
-                    ws.write_string(1, 0, f"共 {total} 条问题", self.f_sub)
-                for i, name in enumerate(FINDING_COLUMNS):
-                    ws.write_string(2, i, name, self.f_head)
-                self._page(ws, 3)
-                ws.freeze_panes(3, 0)
-                return ws
-
-            labels = {s.rank: s.label for s in Severity}
-            left = dict(keep_ranks)  # rows still to write per severity
-            room = sum(left.values())
-            ws, k, r = new_sheet(1), 1, 3
-            guard = FORMULA_FIRST
-            for block in self._spooled(self._findings):
-                if writer is not None:  # every finding; a cell is looked at again only when it starts like a formula
-                    writer.writerows([v if not v or v.__class__ is not str or v[0] not in guard else _csv_cell(v)
-                                      for v in (path, unit, project, code, labels[rank], sheet, cell, message,
-                                                expected, actual)]
-                                     for path, unit, project, code, rank, sheet, cell, message, expected, actual
-                                     in block)
-                if room <= 0:
-                    if writer is None:
-                        break  # the sheet is full and there is no CSV to write
+        labels = _SEVERITY_LABELS
+        left = dict(keep_ranks)  # rows still to write per severity
+        room = sum(left.values())
+        ws, k, r = new_sheet(1), 1, 3
+        for block in self._spooled(self._findings):
+            if room <= 0:
+                break  # the sheet is full (the CSV has had every finding as it came)
+            for row in block:
+                path, unit, project, code, rank, sheet, cell, message, expected, actual = row
+                if left[rank] <= 0:
                     continue
-                for row in block:
-                    path, unit, project, code, rank, sheet, cell, message, expected, actual = row
-                    if left[rank] <= 0:
-                        continue
-                    left[rank] -= 1
-                    room -= 1
-                    if r >= EXCEL_MAX_ROWS:
-                        ws.autofilter(2, 0, r - 1, len(FINDING_COLUMNS) - 1)
-                        k += 1
-                        ws, r = new_sheet(k), 3
-                    h = _row_height(((path, FINDING_WIDTHS[0]), (unit, FINDING_WIDTHS[1]),
-                                     (project, FINDING_WIDTHS[2]), (message, FINDING_WIDTHS[7]),
-                                     (expected, FINDING_WIDTHS[8]), (actual, FINDING_WIDTHS[9])))
-                    if h:
-                        ws.set_row(r, h)
-                    self._text(ws, r, 0, path, wrap=True)
-                    self._text(ws, r, 1, unit, wrap=True)
-                    self._text(ws, r, 2, project, wrap=True)
-                    ws.write_string(r, 3, code, self.f_text)
-                    ws.write_string(r, 4, labels[rank], self.f_sev[rank])
-                    self._text(ws, r, 5, sheet)
-                    self._text(ws, r, 6, cell)
-                    self._text(ws, r, 7, message, wrap=True)
-                    self._text(ws, r, 8, expected, wrap=True)
-                    self._text(ws, r, 9, actual, wrap=True)
-                    r += 1
-            ws.autofilter(2, 0, max(r - 1, 3), len(FINDING_COLUMNS) - 1)
-        finally:
-            if fh is not None:
-                fh.close()
+                left[rank] -= 1
+                room -= 1
+                if r >= EXCEL_MAX_ROWS:
+                    ws.autofilter(2, 0, r - 1, len(FINDING_COLUMNS) - 1)
+                    k += 1
+                    ws, r = new_sheet(k), 3
+                h = _row_height(((path, FINDING_WIDTHS[0]), (unit, FINDING_WIDTHS[1]),
+                                 (project, FINDING_WIDTHS[2]), (message, FINDING_WIDTHS[7]),
+                                 (expected, FINDING_WIDTHS[8]), (actual, FINDING_WIDTHS[9])))
+                if h:
+                    ws.set_row(r, h)
+                self._text(ws, r, 0, path, wrap=True)
+                self._text(ws, r, 1, unit, wrap=True)
+                self._text(ws, r, 2, project, wrap=True)
+                ws.write_string(r, 3, code, self.f_text)
+                ws.write_string(r, 4, labels[rank], self.f_sev[rank])
+                self._text(ws, r, 5, sheet)
+                self._text(ws, r, 6, cell)
+                self._text(ws, r, 7, message, wrap=True)
+                self._text(ws, r, 8, expected, wrap=True)
+                self._text(ws, r, 9, actual, wrap=True)
+                r += 1
+        ws.autofilter(2, 0, max(r - 1, 3), len(FINDING_COLUMNS) - 1)
 
     def _write_rules(self, wb, ranked, catalog) -> None:
         ws = wb.add_worksheet(RULES_SHEET)
