@@ -275,6 +275,7 @@ class SummaryWriter:
         self._csv_tmp: str | None = None
         self._csv_fh = None
         self._csv = None
+        self._csv_cleanup = None  # removes _csv_tmp once (at discard, at close, or when dropped without either)
         self.n_units = 0
         self.n_files = 0
         self.n_unreadable = 0
@@ -384,12 +385,15 @@ class SummaryWriter:
                                        actual)]
                             for path, unit, project, code, rank, sheet, cell, message, expected, actual in block)
 
-    def _discard_csv(self) -> None:
+    def _end_csv(self) -> None:
         if self._csv_fh is not None:
             self._csv_fh.close()
             self._csv_fh = self._csv = None
-        if self._csv_tmp:
-            _unlink_quietly(self._csv_tmp)
+
+    def _discard_csv(self) -> None:
+        self._end_csv()
+        if self._csv_cleanup is not None:
+            self._csv_cleanup()  # a finalizer runs once: after close() moved the file, there is nothing to remove
 
     def discard(self) -> None:
         """Give the summary up (the run stopped, the disk failed): its temporary files go, nothing is written."""
@@ -416,8 +420,7 @@ class SummaryWriter:
                 csv_path = os.path.splitext(self.dest)[0] + "_全部问题.csv"
                 if self._csv is None:  # never expected: add() begins it as soon as the findings pass the limit
                     self._begin_csv()
-                self._csv_fh.close()
-                self._csv_fh = self._csv = None
+                self._end_csv()
                 csv_tmp = self._csv_tmp
                 room = self.max_sheet_rows
                 for sev in (Severity.ERROR, Severity.WARNING, Severity.INFO):
@@ -588,6 +591,7 @@ class SummaryWriter:
     def _write_findings(self, wb, total, in_sheet, keep_ranks, csv_path) -> None:
         per_sheet = EXCEL_MAX_ROWS - 3
         sheets = max(1, -(-in_sheet // per_sheet))
+
         def new_sheet(k):
             ws = wb.add_worksheet(FINDINGS_SHEET if k == 1 else f"{FINDINGS_SHEET}{k}")
             for i, w in enumerate(FINDING_WIDTHS):
