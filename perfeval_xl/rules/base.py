@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import textwrap
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -60,7 +61,7 @@ class Ctx:
     findings: list[tuple] = field(default_factory=list)  # rows: a Finding's fields in order (see add)
     memo: dict = field(default_factory=dict)  # shared per run: every Value, the scored indicator lines
     _slack: dict = field(default_factory=dict)  # n -> s.sum_tolerance(n) + EPS (the settings are fixed per run)
-    _taint: frozenset[int] | None = None  # taint(), once known (read directly by check_sum)
+    _taint: frozenset[int] | None = None  # taint(), once known
     _levels: dict = field(default_factory=dict)  # code -> its severity in this run (see add)
 
     def values(self) -> list[Value]:
@@ -94,7 +95,7 @@ class Ctx:
         go through them are left to PE416, which names the one cause."""
         t = self._taint
         if t is None:
-            t = self._taint = self.memo["taint"] = self.text_effects().tainted
+            t = self._taint = self.text_effects().tainted
         return t
 
     def slack(self, n: int) -> Decimal:
@@ -134,7 +135,6 @@ class Ctx:
         else:
             self.findings.append((code, sev, "", "", message, expected, actual, rel))
 
-
     def _level(self, code: str, severity: Severity | None) -> Severity:
         sev = severity or CATALOG[code].severity
         if self.s.severity:
@@ -157,9 +157,7 @@ def _textnum():
 
 def tainted(ctx: Ctx, *vals: Value) -> bool:
     """Any of vals is a formula whose shown result a number typed as text changes (see Ctx.taint)."""
-    taint = ctx._taint
-    if taint is None:
-        taint = ctx.taint()
+    taint = ctx.taint()
     return bool(taint) and any(id(v) in taint for v in vals)
 
 
@@ -296,16 +294,12 @@ def _compile_scan(body: str) -> Callable[..., None]:
     return ns["scan"]
 
 
-def _indent(text: str, n: int) -> str:
-    return "".join(" " * n + line + "\n" for line in text.splitlines())
-
-
 def _scanner(cls: type) -> Callable[..., None]:
     names = [f.name for f in dataclasses.fields(cls)]  # identifiers: a dataclass's fields are attributes
-    return _compile_scan("".join(f"    x = obj.{n}\n" + _indent(_SCAN_ITEM, 4) for n in names) or "    pass\n")
+    return _compile_scan("".join(f"    x = obj.{n}\n" + textwrap.indent(_SCAN_ITEM, " " * 4) for n in names) or "    pass\n")
 
 
-_scan_list = _compile_scan("    for x in obj:\n" + _indent(_SCAN_ITEM, 8))  # a list's items, the same test each
+_scan_list = _compile_scan("    for x in obj:\n" + textwrap.indent(_SCAN_ITEM, " " * 8))  # a list's items, the same test each
 
 
 def _classify(v: Value, sink) -> None:
@@ -428,9 +422,7 @@ def check_sum(ctx: Ctx, code: str, target: Value, terms: Iterable[tuple[Value, i
     tk = target.kind
     if tk is UNKNOWN or tk is INVALID or tk is TEXT or tk is DATE or (tk is EMPTY and target.template_formula):
         return
-    taint = ctx._taint
-    if taint is None:
-        taint = ctx.taint()
+    taint = ctx.taint()
     if taint and id(target) in taint:
         return  # a number typed as text changes what the formula shows: PE416 says so at the text
     total = ZERO
