@@ -341,9 +341,8 @@ class _Entry:
         self.plan = (self.values, (steps, paths, start, build))
         return self.plan[1]
 
-    def replay(self, grid: Grid, source: str, into=None):
-        """The form for this grid, or None when a value cell reads differently under the kinds that read it.
-        into: a form whose fields are set (the caller's) instead of a new one."""
+    def replay(self, grid: Grid, source: str):
+        """The form for this grid, or None when a value cell reads differently under the kinds that read it."""
         steps, paths, start, build = self._plan()
         vals = start.copy()
         sheets = grid.sheets
@@ -371,16 +370,12 @@ class _Entry:
                     return None  # a number that became text, a "——" that became a value: the search may differ
                 vals[slot] = vb
         if build is not None:
-            return build(vals, source, into)
+            return build(vals, source)
         # a form the builder does not make: the entry's copy, each changed Value set by its path
         form = _copy(self.form, self.source, source)
         for path, v, v0 in zip(paths, vals, start):
             if v is not v0:
                 _set(form, path, v)
-        if into is not None:
-            for f in dataclasses.fields(form):
-                setattr(into, f.name, getattr(form, f.name))
-            return into
         return form
 
 
@@ -440,10 +435,10 @@ class _NotCompiled(Exception):
 
 
 def _compile_builder(root, old: str, slots: dict):
-    """A function build(values, new, into) making exactly what _copy(root, old, new) makes with values[slots[path]]
-    set at each path: the whole copy written out as straight-line code for this one form (the per-file copy and the
-    sets by path were the replay's main cost: ~60 recursive calls and ~50 walks down a path a file). into: the
-    object to fill instead of a new root (of root's class). Raises _NotCompiled for anything unusual."""
+    """A function build(values, new) making exactly what _copy(root, old, new) makes with values[slots[path]] set
+    at each path: the whole copy written out as straight-line code for this one form (the per-file copy and the
+    sets by path were the replay's main cost: ~60 recursive calls and ~50 walks down a path a file).
+    Raises _NotCompiled for anything unusual."""
     consts: list = []
     lines: list = []
     reached: set = set()
@@ -470,9 +465,9 @@ def _compile_builder(root, old: str, slots: dict):
             return name
         if _is_leaf(cls):
             return "None" if obj is None else const(obj)
-        return fill(obj, path, None)
+        return fill(obj, path)
 
-    def fill(obj, path, target) -> str:
+    def fill(obj, path) -> str:
         cls = obj.__class__
         if cls.__setattr__ is not object.__setattr__:
             raise _NotCompiled(cls)
@@ -486,9 +481,8 @@ def _compile_builder(root, old: str, slots: dict):
                 values.append((n, "new"))
             else:
                 values.append((n, expr(x, path + ((0, n),))))
-        name = target or f"c{next(names)}"
-        if target is None:
-            lines.append(f"    {name} = {const(cls)}.__new__({const(cls)})")
+        name = f"c{next(names)}"
+        lines.append(f"    {name} = {const(cls)}.__new__({const(cls)})")
         for n, e in values:
             lines.append(f"    {name}.{n} = {e}")
         return name
@@ -496,12 +490,10 @@ def _compile_builder(root, old: str, slots: dict):
     cls = root.__class__
     if not dataclasses.is_dataclass(cls) or _is_leaf(cls):
         raise _NotCompiled(cls)
-    lines.append("    if into is None:")
-    lines.append(f"        into = {const(cls)}.__new__({const(cls)})")
-    fill(root, (), "into")
+    out = fill(root, ())
     if reached != set(slots):
         raise _NotCompiled("a value under a container the copy shares")
-    code = "def build(V, new, into):\n" + "\n".join(lines) + "\n    return into\n"
+    code = "def build(V, new):\n" + "\n".join(lines) + f"\n    return {out}\n"
     scope = {"K": consts}
     exec(code, scope)  # noqa: S102  (generated from our own dataclasses' fields; values come in through K and V)
     return scope["build"]
@@ -516,31 +508,26 @@ def _is_leaf(cls) -> bool:
     return not dataclasses.is_dataclass(cls) or cls.__dataclass_params__.frozen
 
 
-def mapped(grid: Grid, form, full, options="", source=None):
-    """Fill `form` from the grid: by an entry when this layout was seen, else by full(form) (recognition and the
-    label search), remembered for the next file. The form's state after full() is what an entry reproduces;
-    `options`: whatever else full() depends on (a forced form family). Returns the form.
-    form may be a function making it (then source is the file's): a hit then makes none (a hit sets every field
-    of the form anyway; a new Form builds ~170 default objects)."""
+def mapped(grid: Grid, new_form, full, options="", source=None):
+    """The form of the grid: an entry's replay when this layout was seen, else new_form() filled by full(form)
+    (recognition and the label search), remembered for the next file. The form's state after full() is what an
+    entry reproduces; `options`: whatever else full() depends on (a forced form family); source: the file's.
+    A hit makes no new_form() (a new Form builds ~170 default objects, all of which the replay replaces)."""
     if not ENABLED or not usable(grid):
-        form = form() if callable(form) else form
+        form = new_form()
         full(form)
         return form
     key = _prekey(grid, options)
     matched = None
     for entry in reversed(_entries.get(key, ())):
         if entry.matches(grid):
-            if callable(form):
-                got = entry.replay(grid, source)
-            else:
-                got = entry.replay(grid, form.source, form)
+            got = entry.replay(grid, source)
             if got is not None:
                 stats["hits"] += 1
                 _entries.move_to_end(key)
                 return got
             matched = matched or entry
-    if callable(form):
-        form = form()
+    form = new_form()
     stats["misses"] += 1
     full(form)
     if matched is not None:
