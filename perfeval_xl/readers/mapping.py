@@ -68,13 +68,23 @@ def assign(form: Form, key: str, value: Value) -> None:
 
 def put(form: Form, path: tuple[str, ...], value: Value) -> None:
     """assign with the target path already looked up (the names reader resolves paths once per plan)."""
+    set_field(parent(form, path[:-1]), path[-1], value)
+
+
+def parent(form: Form, path: tuple[str, ...]):
+    """The object at path in the form (a field's parent), making the narrative when it is not there yet."""
     obj = form
-    for part in path[:-1]:
+    for part in path:
         nxt = getattr(obj, part)
         if nxt is None and part == "narrative":
             nxt = form.narrative = Narrative()
         obj = nxt
-    setattr(obj, path[-1], value)
+    return obj
+
+
+def set_field(obj, attr: str, value: Value) -> None:
+    """obj.attr = value; an AmountRow's row follows its first value's cell."""
+    setattr(obj, attr, value)
     if obj.__class__ is AmountRow and obj.row is None and value.loc is not None:
         obj.row = int(value.loc.cell.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
 

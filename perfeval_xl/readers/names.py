@@ -14,7 +14,9 @@ from ..model import AmountRow, Form, Indicator, Kind, Loc, Narrative, Value
 from ..values import _DECIMALS, _PLAIN_NUMERIC, _TEXTS, parse_cell, parse_text, to_decimal
 from .grid import Grid, SheetGrid, a1, col_index, loc, parse_a1, parse_range
 from .mapping import TARGETS, layout_for
+from .mapping import parent as _parent
 from .mapping import put as _put
+from .mapping import set_field as _set_field
 
 BROKEN_REF = "#REF!"  # the address of a defined name whose cells (or sheet) were deleted
 _LIST_LABELS = {"projects": "项目支出明细区域", "indicators": "绩效指标区域"}
@@ -162,27 +164,6 @@ def _blank_explained(sg: SheetGrid, formula: str) -> bool:
                    if (v := sg.value(r, c)) is not None)
 
 
-def _field_value(grid: Grid, sg: SheetGrid, kind: str, r: int, c: int, tf: str | None, at: Loc,
-                 cached: bool, formats_known: bool) -> Value:
-    """One named field's Value (map_names makes the common cases itself)."""
-    if tf is None and not sg.formulas:  # an input cell of a values-only reader
-        rows = sg.rows
-        raw = rows[r - 1][c - 1] if r <= len(rows) and c <= len(rows[r - 1]) else None
-        if raw is None or raw == "":
-            return Value(Kind.EMPTY, None, None, None, raw, at)
-        if (raw.__class__ is float or raw.__class__ is int) and kind in _PLAIN_NUMERIC:
-            return Value(Kind.NUMBER, to_decimal(raw), None, None, raw, at)
-        if formats_known:
-            return _plain(grid, sg, r, c, kind, at)
-        return parse_cell(raw if r >= 1 and c >= 1 else None, kind, loc=at)
-    if (not sg.formulas and kind in _PLAIN_NUMERIC and 1 <= r <= len(sg.rows)
-            and 1 <= c <= len(row := sg.rows[r - 1])
-            and ((raw := row[c - 1]).__class__ is float or raw.__class__ is int)):
-        # a template formula's cached number, values only: what _cell_value's parse_cell gives, made here
-        return Value(Kind.NUMBER, to_decimal(raw), None, None, raw, at, None, tf)
-    return _cell_value(grid, sg, r, c, kind, tf, cached=cached)
-
-
 def map_names(grid: Grid, names: dict[str, tuple[str, str]], form: Form) -> None:
     form.template_version = _version(grid, names)
     proj = _region(grid, names, "projects")
@@ -253,24 +234,16 @@ def map_names(grid: Grid, names: dict[str, tuple[str, str]], form: Form) -> None
                     values[slot] = Value(number, d if d is not None else to_decimal(raw), None, None, raw, at,
                                          None, tf)
                     continue
-            values[slot] = _field_value(grid, sg, kind, r, c, tf, at, cached, formats_known)
-    for parent, fields in targets:
+            values[slot] = _cell_value(grid, sg, r, c, kind, tf, cached=cached)
+    for path, fields in targets:
         obj = None
         for attr, slot in fields:
             value = values[slot]
             if value is None:
                 continue
             if obj is None:
-                obj = form
-                for part in parent:
-                    nxt = getattr(obj, part)
-                    if nxt is None and part == "narrative":
-                        nxt = form.narrative = Narrative()
-                    obj = nxt
-                amount_row = obj.__class__ is AmountRow
-            setattr(obj, attr, value)
-            if amount_row and obj.row is None and value.loc is not None:
-                obj.row = int(value.loc.cell.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+                obj = _parent(form, path)  # looked up once for all its fields
+            _set_field(obj, attr, value)
 
     if proj:
         _projects(grid, proj, lay.lists["projects"], form)
